@@ -1,0 +1,8 @@
+"""sklstm: LSTM networks as scikit-learn estimators on a compiled core."""
+
+from ._config import show_config
+from ._estimators import LSTMClassifier, LSTMRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["LSTMClassifier", "LSTMRegressor", "show_config", "__version__"]

@@ -1,0 +1,49 @@
+"""Checks of sequence input: every error names the problem and the shape."""
+
+import numpy as np
+from sklearn.utils.validation import check_array
+
+
+def check_sequences(X, *, dtype, estimator, n_features=None):
+    """Validate sequence data and return it as a C-contiguous 3D array.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_timesteps, n_features) or \
+            (n_samples, n_timesteps)
+        Sequences; a 2D array holds univariate sequences (one feature).
+    dtype : numpy dtype
+        The dtype of the returned array.
+    estimator : estimator instance
+        Named in error messages.
+    n_features : int or None
+        Features per timestep the estimator was fitted on; None when fitting.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_timesteps, n_features)
+    """
+    name = type(estimator).__name__
+    X = check_array(X, dtype=dtype, order="C", ensure_2d=False, allow_nd=True,
+                    ensure_min_samples=1, input_name="X", estimator=estimator)
+    if X.ndim not in (2, 3):
+        raise ValueError(
+            f"{name} expects X as a 3D array (n_samples, n_timesteps, n_features) "
+            f"or a 2D array (n_samples, n_timesteps) of univariate sequences; got a "
+            f"{X.ndim}D array of shape {X.shape}. A single series of shape "
+            f"(n_timesteps,) is one sample: pass X.reshape(1, -1)."
+        )
+    if X.ndim == 2:
+        X = X[:, :, np.newaxis]
+    if X.shape[1] == 0:
+        raise ValueError(f"X has sequences of 0 timesteps (shape {X.shape}); "
+                         f"{name} needs at least one timestep.")
+    if X.shape[2] == 0:
+        raise ValueError(f"X has 0 features per timestep (shape {X.shape}); "
+                         f"{name} needs at least one.")
+    if n_features is not None and X.shape[2] != n_features:
+        raise ValueError(
+            f"X has {X.shape[2]} features per timestep, but {name} is expecting "
+            f"{n_features} features per timestep as input."
+        )
+    return X

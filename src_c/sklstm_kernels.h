@@ -1,0 +1,48 @@
+/*
+ * Element-wise kernels of the sklstm engine: the fused LSTM cell (forward and
+ * backward), the output losses and the optimizer updates, each for float (_f)
+ * and double (_d).
+ *
+ * Kernels are dumb: pointers and sizes in, preallocated buffers out, no
+ * validation, no allocation. All matrices are row-major and contiguous.
+ * Gate order is i, f, g, o (PyTorch and Keras order).
+ */
+#ifndef SKLSTM_KERNELS_H
+#define SKLSTM_KERNELS_H
+
+#include <stddef.h>
+
+/* Output heads: which link function and loss follow the output layer. */
+enum sklstm_loss {
+    SKLSTM_SQUARED_ERROR = 0, /* identity output, 0.5 * squared error */
+    SKLSTM_BINARY_LOG_LOSS = 1, /* logistic output, binary cross-entropy per column */
+    SKLSTM_MULTI_LOG_LOSS = 2 /* softmax output, categorical cross-entropy */
+};
+
+#define SKLSTM_DECLARE(REAL, SUFFIX)                                                 \
+    void sklstm_cell_forward_##SUFFIX(                                               \
+        ptrdiff_t batch, ptrdiff_t hidden, const REAL *bias, const REAL *c_prev,     \
+        REAL *gates, REAL *c, REAL *tanh_c, REAL *h);                                \
+    void sklstm_cell_backward_##SUFFIX(                                              \
+        ptrdiff_t batch, ptrdiff_t hidden, REAL *gates, const REAL *c_prev,          \
+        const REAL *tanh_c, const REAL *dh, REAL *dc, REAL *dbias);                  \
+    double sklstm_loss_##SUFFIX(                                                     \
+        int loss, ptrdiff_t batch, ptrdiff_t n_outputs, const REAL *raw,             \
+        const REAL *y, const REAL *sample_weight, double scale, REAL *draw);         \
+    void sklstm_sgd_update_##SUFFIX(                                                 \
+        ptrdiff_t n, REAL *params, const REAL *grad, REAL *velocity,                 \
+        double learning_rate, double momentum, int nesterov);                        \
+    void sklstm_adam_update_##SUFFIX(                                                \
+        ptrdiff_t n, REAL *params, const REAL *grad, REAL *m, REAL *v,               \
+        double learning_rate, double beta_1, double beta_2, double epsilon,          \
+        long step);                                                                  \
+    void sklstm_rmsprop_update_##SUFFIX(                                             \
+        ptrdiff_t n, REAL *params, const REAL *grad, REAL *v,                        \
+        double learning_rate, double rho, double epsilon);
+
+SKLSTM_DECLARE(float, f)
+SKLSTM_DECLARE(double, d)
+
+#undef SKLSTM_DECLARE
+
+#endif
