@@ -15,10 +15,14 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
-    type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
 
 from ._network import BINARY_LOG_LOSS, MULTI_LOG_LOSS, SQUARED_ERROR, Network
 from ._optimizers import Optimizer
@@ -254,13 +258,19 @@ class BaseLSTM(BaseEstimator, metaclass=ABCMeta):
         hidden_sizes = self._hidden_sizes()
         fresh = (not hasattr(self, "_params")
                  or (not self.warm_start and not incremental))
-        X = check_sequences(X, dtype=self.dtype, estimator=self,
-                            n_features=None if fresh else self.n_features_in_)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, "
+                             "but the target y is None.")
+        X, ndim = check_sequences(
+            X, dtype=self.dtype, estimator=self,
+            n_features=None if fresh else self.n_features_in_,
+            n_timesteps_2d=None if fresh else self._n_timesteps_2d)
         Y = self._encode_targets(y, reset=fresh, classes=classes)
         check_consistent_length(X, Y)
 
         if fresh:
             self.n_features_in_ = X.shape[2]
+            self._n_timesteps_2d = X.shape[1] if ndim == 2 else None
             self._network = Network(X.shape[2], hidden_sizes, Y.shape[1],
                                     self._loss_kind())
             self._random_state = check_random_state(self.random_state)
@@ -336,8 +346,9 @@ class BaseLSTM(BaseEstimator, metaclass=ABCMeta):
     def _forward(self, X):
         """Validated X through the network: outputs before the link function."""
         check_is_fitted(self, "_params")
-        X = check_sequences(X, dtype=self._params.dtype, estimator=self,
-                            n_features=self.n_features_in_)
+        X, _ = check_sequences(X, dtype=self._params.dtype, estimator=self,
+                               n_features=self.n_features_in_,
+                               n_timesteps_2d=self._n_timesteps_2d)
         return self._network.forward(self._params, X)
 
     def __sklearn_tags__(self):
@@ -482,9 +493,9 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions, in the model's dtype.
+            Predictions (float64, whatever the model's dtype).
         """
-        raw = self._forward(X)
+        raw = self._forward(X).astype(np.float64, copy=False)
         return raw.ravel() if self._y_1d else raw
 
     def __sklearn_tags__(self):
@@ -574,9 +585,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     def _encode_targets(self, y, *, reset, classes=None):
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y", estimator=self)
         if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn("A column-vector y was passed when a 1d array was "
-                          "expected; it is raveled.")
-            y = y.ravel()
+            y = column_or_1d(y, warn=True)
         if y.ndim != 1:
             raise ValueError(f"y must be a 1d array of class labels; got shape "
                              f"{y.shape} (multilabel targets are not supported).")

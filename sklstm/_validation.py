@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.utils.validation import check_array
 
 
-def check_sequences(X, *, dtype, estimator, n_features=None):
+def check_sequences(X, *, dtype, estimator, n_features=None, n_timesteps_2d=None):
     """Validate sequence data and return it as a C-contiguous 3D array.
 
     Parameters
@@ -18,10 +18,17 @@ def check_sequences(X, *, dtype, estimator, n_features=None):
         Named in error messages.
     n_features : int or None
         Features per timestep the estimator was fitted on; None when fitting.
+    n_timesteps_2d : int or None
+        The number of columns a 2D X must have: that of the 2D X the estimator
+        was fitted on. A 2D X is usually a table of lagged values, where
+        another number of columns is a mistake; sequences of other lengths
+        are still accepted as 3D X.
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_timesteps, n_features)
+    ndim : int
+        The dimensions of the X given, 2 or 3.
     """
     name = type(estimator).__name__
     X = check_array(X, dtype=dtype, order="C", ensure_2d=False, allow_nd=True,
@@ -30,10 +37,16 @@ def check_sequences(X, *, dtype, estimator, n_features=None):
         raise ValueError(
             f"{name} expects X as a 3D array (n_samples, n_timesteps, n_features) "
             f"or a 2D array (n_samples, n_timesteps) of univariate sequences; got a "
-            f"{X.ndim}D array of shape {X.shape}. A single series of shape "
-            f"(n_timesteps,) is one sample: pass X.reshape(1, -1)."
+            f"{X.ndim}D array of shape {X.shape}. Reshape your data: a single "
+            f"series of shape (n_timesteps,) is one sample, X.reshape(1, -1)."
         )
-    if X.ndim == 2:
+    ndim = X.ndim
+    if ndim == 2:
+        if n_timesteps_2d is not None and X.shape[1] != n_timesteps_2d:
+            raise ValueError(
+                f"X has {X.shape[1]} timesteps (columns), but {name} was fitted on "
+                f"2D X of {n_timesteps_2d} timesteps. Sequences of another length "
+                f"can be passed as a 3D array of shape (n_samples, n_timesteps, 1).")
         X = X[:, :, np.newaxis]
     if X.shape[1] == 0:
         raise ValueError(f"X has sequences of 0 timesteps (shape {X.shape}); "
@@ -46,4 +59,4 @@ def check_sequences(X, *, dtype, estimator, n_features=None):
             f"X has {X.shape[2]} features per timestep, but {name} is expecting "
             f"{n_features} features per timestep as input."
         )
-    return X
+    return X, ndim
