@@ -73,6 +73,12 @@ cdef enum:
     L_HIDDEN, L_WEIGHT_IH, L_WEIGHT_HH, L_BIAS, L_PER_LAYER
 
 
+# Below this many floating-point operations a minibatch runs on one thread:
+# an OpenMP fork/join costs microseconds on an idle machine and milliseconds
+# when another process holds a core, while the work is only tens of them.
+cdef double PARALLEL_MIN_FLOPS = 4e6
+
+
 ctypedef struct Net:
     const Py_ssize_t *layout
     Py_ssize_t n_layers, n_inputs, n_outputs, n_weights, n_params
@@ -111,6 +117,17 @@ cdef Py_ssize_t _workspace_size(const Net *net, Py_ssize_t T, Py_ssize_t bc) noe
     size += 4 * bc * net.n_outputs + bc         # raw, draw, y, sample weights
     size += (T + 1) * bc * net.max_hidden       # dh for all steps, dc
     return size
+
+
+cdef double _flops(const Net *net, Py_ssize_t T, Py_ssize_t n_batch) noexcept nogil:
+    """Floating-point operations of a forward and backward pass (DESIGN.md)."""
+    cdef Py_ssize_t l, d_in = net.n_inputs, H
+    cdef double flops = 0
+    for l in range(net.n_layers):
+        H = _layer(net, l, L_HIDDEN)
+        flops += 24.0 * n_batch * T * H * (d_in + H)
+        d_in = H
+    return flops
 
 
 cdef void _cell_forward(Py_ssize_t bc, Py_ssize_t H, const floating *bias,
@@ -310,6 +327,8 @@ cdef double _minibatch(
                 total_weight += sample_weight[samples[c]]
         scale = 1 / total_weight
 
+    if _flops(net, T, n_batch) < PARALLEL_MIN_FLOPS:
+        n_threads = 1
     if n_chunks == 1 or n_threads == 1:
         for c in range(n_chunks):
             chunk_loss[c] = _chunk_pass(
