@@ -30,11 +30,10 @@ class Optimizer:
         self.state_1 = np.zeros(n_params, dtype=dtype)
         self.state_2 = np.zeros(n_params if solver == "adam" else 1, dtype=dtype)
         self.step = 0
-        self.configure()
 
-    def configure(self, learning_rate=1e-3, momentum=0.0, nesterov=False,
-                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, rho=0.9):
-        """Set the hyper-parameters; the state is kept."""
+    def configure(self, *, learning_rate, momentum, nesterov, beta_1, beta_2,
+                  epsilon, rho):
+        """Set the hyper-parameters (before each fit); the state is kept."""
         self.learning_rate = float(learning_rate)
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)

@@ -50,12 +50,19 @@ def _torch_loss(estimator, raw, Y, model, alpha):
     return loss + 0.5 * alpha * penalty / raw.shape[0]
 
 
-def _gradient_as_state_dict(estimator, grad):
-    """Our flat gradient keyed as torch's parameters are."""
-    holder = estimator.__class__(**estimator.get_params())
-    holder.__dict__.update(estimator.__dict__)
-    holder._params = grad
-    return to_torch_state_dict(holder)
+def _gradient_by_torch_name(network, grad):
+    """Our flat gradient keyed as torch names the parameters, written here
+    independently of sklstm.interop."""
+    named = {"output.weight": network.view(grad, "weight", "out"),
+             "output.bias": network.view(grad, "bias", "out")}
+    for l in range(len(network.hidden_sizes)):
+        named[f"lstm_layers.{l}.weight_ih_l0"] = network.view(grad, "weight_ih", l)
+        named[f"lstm_layers.{l}.weight_hh_l0"] = network.view(grad, "weight_hh", l)
+        # sklstm's single bias per gate receives the gradient of each of
+        # torch's two.
+        named[f"lstm_layers.{l}.bias_ih_l0"] = network.view(grad, "bias", l)
+        named[f"lstm_layers.{l}.bias_hh_l0"] = network.view(grad, "bias", l)
+    return named
 
 
 CASES = [
@@ -102,11 +109,10 @@ def test_outputs_and_gradients_equal_torch(hidden_sizes, n_samples, n_timesteps,
     np.testing.assert_allclose(estimator._forward(X), raw.detach().numpy(),
                                rtol=rtol, atol=atol)
     np.testing.assert_allclose(loss, expected_loss.item(), rtol=rtol, atol=atol)
-    ours = _gradient_as_state_dict(estimator, grad)
+    ours = _gradient_by_torch_name(estimator._network, grad)
+    assert sorted(ours) == sorted(name for name, _ in model.named_parameters())
     for name, param in model.named_parameters():
-        # sklstm's single bias per gate receives the gradient of both of torch's.
-        key = name.replace("bias_hh", "bias_ih")
-        np.testing.assert_allclose(ours[key], param.grad.numpy(), rtol=rtol,
+        np.testing.assert_allclose(ours[name], param.grad.numpy(), rtol=rtol,
                                    atol=atol, err_msg=name)
 
 
