@@ -167,7 +167,6 @@ class BaseLSTM(BaseEstimator, metaclass=ABCMeta):
         "dtype": [StrOptions({"float32", "float64"})],
     }
 
-    @abstractmethod
     def __init__(
         self,
         hidden_layer_sizes=(32,),
@@ -394,38 +393,6 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
     True
     """
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(32,),
-        *,
-        solver="adam",
-        alpha=1e-4,
-        batch_size="auto",
-        learning_rate_init=1e-3,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        n_iter_no_change=10,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        rho=0.9,
-        epsilon=1e-8,
-        dtype="float32",
-    ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, solver=solver, alpha=alpha,
-            batch_size=batch_size, learning_rate_init=learning_rate_init,
-            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
-            n_iter_no_change=n_iter_no_change, verbose=verbose,
-            warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, beta_1=beta_1, beta_2=beta_2,
-            rho=rho, epsilon=epsilon, dtype=dtype)
-
     def _loss_kind(self):
         return SQUARED_ERROR
 
@@ -546,38 +513,6 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     >>> clf.predict_proba(X[:2]).shape
     (2, 2)
     """
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(32,),
-        *,
-        solver="adam",
-        alpha=1e-4,
-        batch_size="auto",
-        learning_rate_init=1e-3,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        n_iter_no_change=10,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        rho=0.9,
-        epsilon=1e-8,
-        dtype="float32",
-    ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, solver=solver, alpha=alpha,
-            batch_size=batch_size, learning_rate_init=learning_rate_init,
-            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
-            n_iter_no_change=n_iter_no_change, verbose=verbose,
-            warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, beta_1=beta_1, beta_2=beta_2,
-            rho=rho, epsilon=epsilon, dtype=dtype)
 
     def _loss_kind(self):
         return BINARY_LOG_LOSS if len(self.classes_) == 2 else MULTI_LOG_LOSS
