@@ -104,6 +104,8 @@ def test_multioutput_regression(small_data):
 
 # -- reproducibility ------------------------------------------------------------
 
+@pytest.mark.skipif(not sklstm._engine.openmp_enabled(),
+                    reason="a serial build has one thread only")
 def test_same_random_state_same_weights_for_1_and_2_threads():
     # Large enough that minibatches are cut into several chunks and run in
     # parallel (see PARALLEL_MIN_FLOPS in _engine.pyx).
