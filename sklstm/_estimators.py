@@ -7,33 +7,101 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import expit, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
     unique_labels,
 )
 from sklearn.utils.validation import (
+    _check_sample_weight,
     check_array,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
 )
 
-from ._network import BINARY_LOG_LOSS, MULTI_LOG_LOSS, SQUARED_ERROR, Network
+from ._network import (
+    ACTIVATIONS,
+    BINARY_LOG_LOSS,
+    GATE_ACTIVATIONS,
+    MULTI_LOG_LOSS,
+    SQUARED_ERROR,
+    Network,
+)
 from ._optimizers import Optimizer
-from ._validation import check_sequences
+from ._validation import check_sequences, check_token_ids
 
 # Minibatch size of batch_size="auto", as Keras' default.
 _AUTO_BATCH_SIZE = 32
+# The "adaptive" schedule divides the learning rate by 5 until it falls below
+# this, as scikit-learn's MLP does.
+_ADAPTIVE_MIN_LEARNING_RATE = 1e-6
 
-_FIT_PARAMS_DOC = """
+_PARAMS_DOC = """
     hidden_layer_sizes : int or array-like of int, default=(32,)
         Units of each stacked LSTM layer, bottom first.
+
+    bidirectional : bool, default=False
+        Each layer reads the sequence forwards and backwards, with weights of
+        its own for each direction, and outputs both hidden states side by
+        side. The head then sees the forward state after the last step and
+        the backward state after the first.
+
+    peephole : bool, default=False
+        Peephole connections (Gers & Schmidhuber 2000): the input and forget
+        gates see the previous cell state, the output gate the new one.
+
+    dense_layer_sizes : array-like of int, default=()
+        Fully connected layers between the LSTM and the output layer.
+
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation of the dense layers (scikit-learn MLP's ``activation``).
+
+    recurrent_activation : {"sigmoid", "hard_sigmoid"}, default="sigmoid"
+        Activation of the input, forget and output gates (Keras'
+        ``recurrent_activation``). "hard_sigmoid" is
+        ``max(0, min(1, x / 6 + 1 / 2))``, as in Keras 3 and PyTorch.
+
+    cell_activation : {"tanh", "relu", "identity", "logistic"}, default="tanh"
+        Activation of the candidate values and of the cell state before the
+        output gate (Keras' ``activation`` of an LSTM layer).
+
+    return_sequences : bool, default=False
+        Predict at every timestep (many-to-many, Keras' ``return_sequences``
+        of the last layer) instead of once per sequence.
+
+    embedding_dim : int or None, default=None
+        Read ``X`` as integer token ids (one per timestep) and learn a vector
+        of this size for each. The vocabulary is ``0 .. max id`` seen in fit;
+        an id beyond it at predict is an error.
+
+    dropout : float, default=0.0
+        Fraction of the units dropped between stacked layers and before the
+        head during training, one mask per sequence (variational dropout).
+
+    recurrent_dropout : float, default=0.0
+        Fraction of the hidden state's units dropped in the recurrent
+        connections during training, one mask per sequence (Gal & Ghahramani
+        2016).
+
+    clip_norm : float or None, default=5.0
+        Rescale each minibatch gradient to at most this global L2 norm, so
+        that long sequences cannot explode it. None disables clipping.
 
     solver : {"adam", "sgd", "rmsprop"}, default="adam"
         The optimizer: Adam (Kingma & Ba 2014), stochastic gradient descent
@@ -47,8 +115,16 @@ _FIT_PARAMS_DOC = """
     batch_size : int or "auto", default="auto"
         Sequences per minibatch; "auto" is ``min(32, n_samples)``.
 
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Schedule of the "sgd" solver, as in scikit-learn's MLP: constant,
+        ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch, or
+        divided by 5 whenever ``n_iter_no_change`` epochs bring no improvement.
+
     learning_rate_init : float, default=1e-3
         The step size of the optimizer.
+
+    power_t : float, default=0.5
+        Exponent of the "invscaling" schedule.
 
     max_iter : int, default=200
         Maximum number of epochs (passes over the training data).
@@ -57,18 +133,33 @@ _FIT_PARAMS_DOC = """
         Whether to shuffle the samples before each epoch.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the weight initialization and the shuffling. With an int,
-        ``fit`` gives bit-identical weights for any number of threads.
+        Seeds the weight initialization, the shuffling, the validation split
+        and the dropout masks. With an int, ``fit`` gives bit-identical weights
+        for any number of threads.
 
     tol : float, default=1e-4
-        Training stops when the loss has not improved by at least ``tol`` for
+        Training stops when the loss (or, with a validation set, the
+        validation score) has not improved by at least ``tol`` for
         ``n_iter_no_change`` consecutive epochs.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (or use
+        ``X_val, y_val`` passed to ``fit``), stop when its score stops
+        improving, and keep the weights of the best epoch.
+
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+
+    validation_holdout : {"random", "last"}, default="random"
+        Which samples are held out: a random (for classifiers stratified)
+        subset, or the last ones, for forecasting where a random split would
+        let the model see the future.
 
     n_iter_no_change : int, default=10
         Epochs without an improvement of ``tol`` before training stops.
 
     verbose : bool, default=False
-        Print the loss after each epoch.
+        Print one line per epoch: loss, validation score, seconds.
 
     warm_start : bool, default=False
         Start ``fit`` from the weights (and the optimizer state) of the
@@ -97,15 +188,33 @@ _FIT_PARAMS_DOC = """
         float64 is there for precise work and gradient checks.
 """
 
-_FITTED_ATTRS_DOC = """
+_CLASS_WEIGHT_DOC = """
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn's linear
+        models: ``{label: weight}``, or "balanced" for weights inversely
+        proportional to the class frequencies. Multiplies ``sample_weight``.
+"""
+
+_ATTRIBUTES_DOC = """
     loss_ : float
         The mean training loss of the last epoch.
 
     loss_curve_ : list of float
         The mean training loss of each epoch.
 
-    best_loss_ : float
-        The lowest value of ``loss_curve_``.
+    best_loss_ : float or None
+        The lowest value of ``loss_curve_``; None with early stopping.
+
+    validation_scores_ : list of float or None
+        The score (R^2 or accuracy) on the validation set after each epoch,
+        when there is one (early stopping or ``X_val``).
+
+    validation_loss_curve_ : list of float or None
+        The loss on the validation set after each epoch, when there is one.
+
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``; with early stopping, the weights
+        are those of that epoch.
 
     n_iter_ : int
         Epochs run, over all calls to ``fit`` and ``partial_fit`` since the
@@ -117,41 +226,66 @@ _FITTED_ATTRS_DOC = """
     n_features_in_ : int
         Features per timestep of the training sequences (1 for a 2D ``X``).
 
-    lstm_weights_ : list of dict
-        One dict per LSTM layer, bottom first, of arrays in gate order i, f, g,
-        o (PyTorch's layout): ``"weight_ih"`` of shape (4 * units, n_inputs),
-        ``"weight_hh"`` of shape (4 * units, units) and ``"bias"`` of shape
-        (4 * units,). They are views of the model's parameters: writing to them
-        changes the model.
+    vocabulary_size_ : int
+        With ``embedding_dim``, the number of token ids (largest id + 1).
+
+    lstm_weights_ : list of list of dict
+        ``lstm_weights_[layer][direction]`` (direction 0 forwards, 1
+        backwards), dicts of arrays in gate order i, f, g, o (PyTorch's
+        layout): ``"weight_ih"`` (4 * units, n_inputs), ``"weight_hh"``
+        (4 * units, units), ``"bias"`` (4 * units,) and, with peepholes,
+        ``"peephole"`` (3 * units,) for the i, f and o gates. Views of the
+        model's parameters: writing to them changes the model.
 
     coefs_ : list of ndarray
-        The weights of the output layer, ``coefs_[-1]`` of shape
-        (units of the last LSTM layer, n_outputs), oriented as in scikit-learn's
-        MLP. A view, like ``lstm_weights_``.
+        Weights of the dense layers, then of the output layer, each of shape
+        (n_inputs, n_units) as in scikit-learn's MLP. Views, as above.
 
     intercepts_ : list of ndarray
-        The biases of the output layer, ``intercepts_[-1]`` of shape
-        (n_outputs,). A view, like ``lstm_weights_``.
+        Biases of the dense layers, then of the output layer. Views.
+
+    embedding_ : ndarray of shape (vocabulary_size_, embedding_dim)
+        The token vectors, with ``embedding_dim``. A view.
 """
 
 
-class BaseLSTM(BaseEstimator, metaclass=ABCMeta):
+class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
+               metaclass=ABCMeta):
     """An LSTM network trained by minibatch gradient descent.
 
     Fitting and prediction run in the compiled engine; this class validates
-    the data, owns the parameters and runs the epoch loop.
+    the data, owns the parameters and runs the epoch loop. Like scikit-learn's
+    LinearDiscriminantAnalysis, the predictors are transformers too:
+    ``transform`` gives the LSTM's features, so that an LSTM can feed any
+    scikit-learn model.
     """
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "peephole": ["boolean"],
+        "dense_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "recurrent_activation": [StrOptions(set(GATE_ACTIVATIONS))],
+        "cell_activation": [StrOptions(set(ACTIVATIONS))],
+        "return_sequences": ["boolean"],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left"), None],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "recurrent_dropout": [Interval(Real, 0, 1, closed="left")],
+        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
         "solver": [StrOptions({"adam", "sgd", "rmsprop"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_holdout": [StrOptions({"random", "last"})],
         "n_iter_no_change": [
             Interval(Integral, 1, None, closed="left"),
             Options(Real, {np.inf}),
@@ -171,14 +305,30 @@ class BaseLSTM(BaseEstimator, metaclass=ABCMeta):
         self,
         hidden_layer_sizes=(32,),
         *,
+        bidirectional=False,
+        peephole=False,
+        dense_layer_sizes=(),
+        activation="relu",
+        recurrent_activation="sigmoid",
+        cell_activation="tanh",
+        return_sequences=False,
+        embedding_dim=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        clip_norm=5.0,
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=1e-3,
+        power_t=0.5,
         max_iter=200,
         shuffle=True,
         random_state=None,
         tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        validation_holdout="random",
         n_iter_no_change=10,
         verbose=False,
         warm_start=False,
@@ -191,14 +341,30 @@ class BaseLSTM(BaseEstimator, metaclass=ABCMeta):
         dtype="float32",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.bidirectional = bidirectional
+        self.peephole = peephole
+        self.dense_layer_sizes = dense_layer_sizes
+        self.activation = activation
+        self.recurrent_activation = recurrent_activation
+        self.cell_activation = cell_activation
+        self.return_sequences = return_sequences
+        self.embedding_dim = embedding_dim
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.clip_norm = clip_norm
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
         self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.validation_holdout = validation_holdout
         self.n_iter_no_change = n_iter_no_change
         self.verbose = verbose
         self.warm_start = warm_start
@@ -213,12 +379,21 @@ class BaseLSTM(BaseEstimator, metaclass=ABCMeta):
     # -- what subclasses define ------------------------------------------------
 
     @abstractmethod
-    def _encode_targets(self, y, *, reset, classes=None):
-        """Targets as a float array (n_samples, n_outputs) in the model dtype."""
+    def _encode_targets(self, y, *, reset, n_timesteps, classes=None):
+        """Targets as a C-contiguous float array in the model dtype:
+        (n_samples, n_outputs), or (n_samples, n_timesteps, n_outputs) per step."""
 
     @abstractmethod
     def _loss_kind(self):
         """The engine's loss code for the output layer."""
+
+    @abstractmethod
+    def _class_weights(self, y):
+        """Per-label weights of y's flattened labels, or None."""
+
+    @abstractmethod
+    def _score_flat(self, X, y_flat, sample_weight):
+        """The estimator's score with per-step targets flattened."""
 
     # -- fitted parameters -----------------------------------------------------
 
@@ -226,75 +401,184 @@ class BaseLSTM(BaseEstimator, metaclass=ABCMeta):
     def lstm_weights_(self):
         check_is_fitted(self, "_params")
         net = self._network
+        names = ("weight_ih", "weight_hh", "bias") + (("peephole",) if net.peephole else ())
         return [
-            {name: net.view(self._params, name, l)
-             for name in ("weight_ih", "weight_hh", "bias")}
+            [{name: net.view(self._params, name, l, d) for name in names}
+             for d in range(net.n_directions)]
             for l in range(len(net.hidden_sizes))
         ]
 
     @property
     def coefs_(self):
         check_is_fitted(self, "_params")
-        return [self._network.view(self._params, "weight", "out").T]
+        net = self._network
+        return ([net.view(self._params, "dense_weight", j).T
+                 for j in range(len(net.dense_sizes))]
+                + [net.view(self._params, "weight", "out").T])
 
     @property
     def intercepts_(self):
         check_is_fitted(self, "_params")
-        return [self._network.view(self._params, "bias", "out")]
+        net = self._network
+        return ([net.view(self._params, "dense_bias", j)
+                 for j in range(len(net.dense_sizes))]
+                + [net.view(self._params, "bias", "out")])
+
+    @property
+    def embedding_(self):
+        check_is_fitted(self, "_params")
+        if not self._network.has("embedding"):
+            raise AttributeError("embedding_ exists with embedding_dim only.")
+        return self._network.view(self._params, "embedding")
+
+    @property
+    def _n_features_out(self):
+        """Width of ``transform``'s output (for get_feature_names_out)."""
+        check_is_fitted(self, "_params")
+        return self._network.n_features_out
 
     # -- fitting ---------------------------------------------------------------
 
-    def _hidden_sizes(self):
-        sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
+    def _sizes(self, name, value, allow_empty):
+        sizes = np.atleast_1d(np.asarray(value))
+        if sizes.size == 0 and allow_empty:
+            return ()
         if sizes.ndim != 1 or sizes.size == 0 or not np.issubdtype(sizes.dtype, np.integer):
-            raise ValueError("hidden_layer_sizes must be an int or a non-empty "
-                             f"sequence of ints, got {self.hidden_layer_sizes!r}.")
+            raise ValueError(f"{name} must be an int or a sequence of ints, got {value!r}.")
         if np.any(sizes < 1):
-            raise ValueError(f"hidden_layer_sizes must be >= 1, got {self.hidden_layer_sizes!r}.")
+            raise ValueError(f"{name} must be >= 1, got {value!r}.")
         return tuple(int(s) for s in sizes)
 
-    def _fit(self, X, y, *, incremental, classes=None):
-        hidden_sizes = self._hidden_sizes()
-        fresh = (not hasattr(self, "_params")
-                 or (not self.warm_start and not incremental))
+    def _architecture(self):
+        """What defines the network's parameters; warm starts must keep it."""
+        return dict(
+            hidden_sizes=self._sizes("hidden_layer_sizes", self.hidden_layer_sizes, False),
+            bidirectional=self.bidirectional, peephole=self.peephole,
+            dense_sizes=self._sizes("dense_layer_sizes", self.dense_layer_sizes, True),
+            dense_activation=self.activation,
+            gate_activation=self.recurrent_activation,
+            cell_activation=self.cell_activation, per_step=self.return_sequences,
+            embedding_dim=self.embedding_dim or 0, dtype=np.dtype(self.dtype))
+
+    def _check_X(self, X, *, reset):
+        """Validated X (n, T, n_features) in the model dtype; sets the input
+        attributes when `reset`."""
+        dtype = self.dtype if reset else self._params.dtype
+        X, ndim = check_sequences(
+            X, dtype=dtype, estimator=self,
+            n_features=None if reset else self.n_features_in_,
+            n_timesteps_2d=None if reset else self._n_timesteps_2d)
+        if self.embedding_dim if reset else self._network.embedding_dim:
+            vocabulary = check_token_ids(
+                X, estimator=self, vocabulary_size=None if reset else self.vocabulary_size_)
+            if reset:
+                self.vocabulary_size_ = vocabulary
+        if reset:
+            self.n_features_in_ = X.shape[2]
+            self._n_timesteps_2d = X.shape[1] if ndim == 2 else None
+        return X
+
+    def _row_weights(self, sample_weight, y, n_samples, n_timesteps):
+        """One weight per output row (per sample, or per sample and step),
+        from sample_weight and class_weight; None when all are 1."""
+        class_weights = self._class_weights(y)
+        if sample_weight is None and class_weights is None:
+            return None
+        sw = _check_sample_weight(sample_weight, np.empty(n_samples), dtype=np.float64)
+        if self.return_sequences:
+            sw = np.repeat(sw, n_timesteps)
+        if class_weights is not None:
+            sw = sw * class_weights
+        return np.ascontiguousarray(sw, dtype=self.dtype)
+
+    def _validation_split(self, X, y, Y, weights):
+        """The held-out validation set of early stopping and what remains."""
+        n = X.shape[0]
+        n_val = int(np.ceil(self.validation_fraction * n))
+        if n_val < 1 or n - n_val < 1:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves no sample "
+                f"to train on or to validate with, out of {n}.")
+        if self.validation_holdout == "last":
+            train, val = np.arange(n - n_val), np.arange(n - n_val, n)
+        else:
+            stratify = (y if isinstance(self, ClassifierMixin)
+                        and not self.return_sequences else None)
+            train, val = train_test_split(np.arange(n), test_size=n_val,
+                                          random_state=self._random_state,
+                                          stratify=stratify)
+        row_weights = None if weights is None else weights.reshape(n, -1)
+        part = lambda A, idx: None if A is None else np.ascontiguousarray(A[idx])  # noqa: E731
+        return ((X[train], Y[train], part(row_weights, train)),
+                (X[val], np.asarray(y)[val], Y[val], part(row_weights, val)))
+
+    def _fit(self, X, y, *, incremental, sample_weight=None, classes=None,
+             X_val=None, y_val=None):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, "
                              "but the target y is None.")
-        X, ndim = check_sequences(
-            X, dtype=self.dtype, estimator=self,
-            n_features=None if fresh else self.n_features_in_,
-            n_timesteps_2d=None if fresh else self._n_timesteps_2d)
-        Y = self._encode_targets(y, reset=fresh, classes=classes)
+        architecture = self._architecture()
+        fresh = not hasattr(self, "_params") or (not self.warm_start and not incremental)
+        if not fresh and architecture != self._fitted_architecture:
+            changed = sorted(k for k in architecture
+                             if architecture[k] != self._fitted_architecture[k])
+            raise ValueError(
+                "warm_start and partial_fit continue training the fitted network; "
+                f"its architecture parameters have changed since: {changed}.")
+        X = self._check_X(X, reset=fresh)
+        Y = self._encode_targets(y, reset=fresh, n_timesteps=X.shape[1], classes=classes)
         check_consistent_length(X, Y)
+        weights = self._row_weights(sample_weight, y, X.shape[0], X.shape[1])
 
         if fresh:
-            self.n_features_in_ = X.shape[2]
-            self._n_timesteps_2d = X.shape[1] if ndim == 2 else None
-            self._network = Network(X.shape[2], hidden_sizes, Y.shape[1],
-                                    self._loss_kind())
+            self._fitted_architecture = architecture
             self._random_state = check_random_state(self.random_state)
+            arch = dict(architecture)
+            del arch["dtype"], arch["embedding_dim"]
+            self._network = Network(
+                X.shape[2], n_outputs=Y.shape[-1], loss=self._loss_kind(),
+                vocab_size=getattr(self, "vocabulary_size_", 0) if self.embedding_dim else 0,
+                embedding_dim=self.embedding_dim or 0, **arch)
             self._params = self._network.init_params(self._random_state, self.dtype)
             self._optimizer = None
             self.n_iter_ = 0
             self.t_ = 0
             self.loss_curve_ = []
             self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.validation_loss_curve_ = None
+            self.best_validation_score_ = None
             self._no_improvement_count = 0
-        elif (hidden_sizes != self._network.hidden_sizes
-              or np.dtype(self.dtype) != self._params.dtype):
-            raise ValueError(
-                "warm_start and partial_fit continue training the fitted network, "
-                f"which has hidden_layer_sizes={self._network.hidden_sizes} and dtype="
-                f"{self._params.dtype}; the parameters now ask for "
-                f"hidden_layer_sizes={hidden_sizes} and dtype={self.dtype}.")
 
         if self._optimizer is None or self._optimizer.name != self.solver:
             self._optimizer = Optimizer(self.solver, self._network.n_params,
                                         self._params.dtype)
+            self._optimizer.learning_rate = self.learning_rate_init
         self._optimizer.configure(
-            learning_rate=self.learning_rate_init, momentum=self.momentum,
-            nesterov=self.nesterovs_momentum, beta_1=self.beta_1,
-            beta_2=self.beta_2, epsilon=self.epsilon, rho=self.rho)
+            momentum=self.momentum, nesterov=self.nesterovs_momentum,
+            beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, rho=self.rho)
+        if self.learning_rate == "constant" or self.solver != "sgd":
+            self._optimizer.learning_rate = self.learning_rate_init
+
+        early_stopping = self.early_stopping and not incremental
+        validation = None
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError("Pass both X_val and y_val, or neither.")
+            Xv = self._check_X(X_val, reset=False)
+            Yv = self._encode_targets(y_val, reset=False, n_timesteps=Xv.shape[1])
+            check_consistent_length(Xv, Yv)
+            validation = (Xv, y_val, Yv, None)
+        elif early_stopping:
+            (X, Y, weights), validation = self._validation_split(X, y, Y, weights)
+            weights = None if weights is None else weights.ravel()
+        if validation is not None and self.validation_scores_ is None:
+            self.validation_scores_ = []
+            self.validation_loss_curve_ = []
+            self.best_validation_score_ = -np.inf
+        if early_stopping:
+            self.best_loss_ = None
+            self._best_params = self._params.copy()
 
         n_samples = X.shape[0]
         if self.batch_size == "auto":
@@ -302,73 +586,158 @@ class BaseLSTM(BaseEstimator, metaclass=ABCMeta):
         else:
             if self.batch_size > n_samples and not incremental:
                 warnings.warn(f"batch_size={self.batch_size} is larger than the "
-                              f"{n_samples} samples; it is clipped to {n_samples}.")
+                              f"{n_samples} training samples; it is clipped to "
+                              f"{n_samples}.")
             batch_size = min(self.batch_size, n_samples)
 
-        for epoch in range(1 if incremental else self.max_iter):
-            start = time.perf_counter()
-            order = (self._random_state.permutation(n_samples) if self.shuffle
-                     else np.arange(n_samples)).astype(np.intp)
-            loss = self._network.train_epoch(self._params, X, Y, order, batch_size,
-                                             self.alpha, self._optimizer)
-            self.n_iter_ += 1
-            self.t_ += n_samples
-            self.loss_ = loss
-            self.loss_curve_.append(loss)
-            if self.verbose:
-                print(f"Epoch {self.n_iter_}, loss = {loss:.8f}, "
-                      f"{time.perf_counter() - start:.3f} s")
-            if not np.isfinite(loss):
-                raise ValueError(
-                    f"Training diverged: the loss became {loss} at epoch "
-                    f"{self.n_iter_}. Scale the inputs and targets, or lower "
-                    f"learning_rate_init (now {self.learning_rate_init}).")
-            if incremental:
-                break  # one epoch, and no convergence warning
-            if loss > self.best_loss_ - self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            self.best_loss_ = min(self.best_loss_, loss)
-            if self._no_improvement_count > self.n_iter_no_change:
+        converged = False
+        try:
+            for _ in range(1 if incremental else self.max_iter):
+                start = time.perf_counter()
+                order = (self._random_state.permutation(n_samples) if self.shuffle
+                         else np.arange(n_samples)).astype(np.intp)
+                seed = int(self._random_state.randint(0, np.iinfo(np.int64).max,
+                                                      dtype=np.int64))
+                loss = self._network.train_epoch(
+                    self._params, X, Y, weights, order, batch_size, self._optimizer,
+                    alpha=self.alpha, clip_norm=self.clip_norm or 0.0,
+                    dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
+                    seed=seed)
+                self.n_iter_ += 1
+                self.t_ += n_samples
+                self.loss_ = loss
+                self.loss_curve_.append(loss)
+                if not np.isfinite(loss):
+                    raise ValueError(
+                        f"Training diverged: the loss became {loss} at epoch "
+                        f"{self.n_iter_}. Scale the inputs and targets, or lower "
+                        f"learning_rate_init (now {self.learning_rate_init}).")
+                message = f"Epoch {self.n_iter_}, loss = {loss:.8f}"
+                if validation is not None:
+                    Xv, yv, Yv, wv = validation
+                    score = self._score_flat(Xv, yv, wv)
+                    self.validation_scores_.append(score)
+                    self.validation_loss_curve_.append(self._network.loss(
+                        self._params, Xv, Yv, wv, alpha=self.alpha))
+                    message += (f", validation score = {score:.6f}, validation loss = "
+                                f"{self.validation_loss_curve_[-1]:.8f}")
                 if self.verbose:
-                    print(f"Training loss did not improve more than tol={self.tol} "
-                          f"for {self.n_iter_no_change} consecutive epochs. Stopping.")
-                break
-        else:
+                    print(f"{message}, {time.perf_counter() - start:.3f} s")
+                if self.learning_rate == "invscaling" and self.solver == "sgd":
+                    self._optimizer.learning_rate = (
+                        self.learning_rate_init / (self.t_ + 1) ** self.power_t)
+                if incremental:
+                    break  # one epoch, and no convergence check
+                self._update_no_improvement_count(early_stopping)
+                if (self._no_improvement_count > self.n_iter_no_change
+                        and self._stop_or_slow_down()):
+                    converged = True
+                    break
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+            converged = True
+        if not converged and not incremental:
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet.", ConvergenceWarning)
-        self.best_loss_ = min(self.best_loss_, self.loss_)
+        if early_stopping:
+            self._params[...] = self._best_params
+            del self._best_params
+        elif self.loss_curve_:
+            self.best_loss_ = min(self.best_loss_, self.loss_)
         return self
+
+    def _update_no_improvement_count(self, early_stopping):
+        """After an epoch, as scikit-learn's MLP: count the epochs without an
+        improvement of tol of the validation score (early stopping) or of the
+        training loss, and keep the best weights seen by early stopping."""
+        if self.validation_scores_:
+            score = self.validation_scores_[-1]
+            if early_stopping:
+                if score < self.best_validation_score_ + self.tol:
+                    self._no_improvement_count += 1
+                else:
+                    self._no_improvement_count = 0
+                if score > self.best_validation_score_:
+                    self._best_params = self._params.copy()
+            self.best_validation_score_ = max(self.best_validation_score_, score)
+            if early_stopping:
+                return
+        loss = self.loss_curve_[-1]
+        if loss > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        self.best_loss_ = min(self.best_loss_, loss)
+
+    def _stop_or_slow_down(self):
+        """After n_iter_no_change epochs without improvement: stop, or with the
+        adaptive SGD schedule divide the learning rate by 5 and go on."""
+        message = ("Validation score" if self.early_stopping else "Training loss")
+        message += (f" did not improve more than tol={self.tol} for "
+                    f"{self.n_iter_no_change} consecutive epochs.")
+        adaptive = self.solver == "sgd" and self.learning_rate == "adaptive"
+        if adaptive and self._optimizer.learning_rate > _ADAPTIVE_MIN_LEARNING_RATE:
+            self._optimizer.learning_rate /= 5
+            self._no_improvement_count = 0
+            if self.verbose:
+                print(f"{message} Setting learning rate to "
+                      f"{self._optimizer.learning_rate:f}")
+            return False
+        if self.verbose:
+            print(message + " Stopping.")
+        return True
+
+    # -- prediction ------------------------------------------------------------
 
     def _forward(self, X):
         """Validated X through the network: outputs before the link function."""
         check_is_fitted(self, "_params")
-        X, _ = check_sequences(X, dtype=self._params.dtype, estimator=self,
-                               n_features=self.n_features_in_,
-                               n_timesteps_2d=self._n_timesteps_2d)
-        return self._network.forward(self._params, X)
+        return self._network.forward(self._params, self._check_X(X, reset=False))
+
+    def transform(self, X):
+        """The LSTM's features of sequences X, for any scikit-learn model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps)
+            Sequences.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_out) or \
+                (n_samples, n_timesteps, n_features_out)
+            What the head reads: the final hidden state of the top LSTM layer
+            (both directions' when bidirectional), or, with
+            ``return_sequences``, its hidden state at every step.
+        """
+        check_is_fitted(self, "_params")
+        X = self._check_X(X, reset=False)
+        return self._network.features(self._params, X).astype(np.float64, copy=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        tags.target_tags.required = True  # a supervised transformer
         return tags
 
 
 class LSTMRegressor(RegressorMixin, BaseLSTM):
     __doc__ = f"""Long short-term memory regressor.
 
-    A stack of LSTM layers reads each sequence; a linear output layer maps the
-    last hidden state to the targets. Trained on the squared error.
+    Stacked (optionally bidirectional, peephole) LSTM layers read each
+    sequence; optional dense layers and a linear output layer map the final
+    hidden state, or with ``return_sequences`` every step's, to the targets.
+    Trained on the squared error.
 
     Parameters
     ----------
-    {_FIT_PARAMS_DOC.strip()}
+    {_PARAMS_DOC.strip()}
 
     Attributes
     ----------
-    {_FITTED_ATTRS_DOC.strip()}
+    {_ATTRIBUTES_DOC.strip()}
 
     See Also
     --------
@@ -396,41 +765,60 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
     def _loss_kind(self):
         return SQUARED_ERROR
 
-    def _encode_targets(self, y, *, reset, classes=None):
-        y = check_array(y, ensure_2d=False, dtype=self.dtype, input_name="y",
-                        estimator=self)
-        if y.ndim not in (1, 2):
-            raise ValueError(f"y must have shape (n_samples,) or (n_samples, "
-                             f"n_outputs); got shape {y.shape}.")
+    def _class_weights(self, y):
+        return None
+
+    def _encode_targets(self, y, *, reset, n_timesteps, classes=None):
+        y = check_array(y, ensure_2d=False, allow_nd=True, dtype=self.dtype,
+                        input_name="y", estimator=self)
+        if self.return_sequences:
+            if y.ndim not in (2, 3) or y.shape[1] != n_timesteps:
+                raise ValueError(
+                    f"With return_sequences=True, y must have shape (n_samples, "
+                    f"n_timesteps) or (n_samples, n_timesteps, n_outputs) with "
+                    f"n_timesteps={n_timesteps} as X; got shape {y.shape}.")
+            Y = y.reshape(y.shape[0], n_timesteps, -1)
+        else:
+            if y.ndim not in (1, 2):
+                raise ValueError(f"y must have shape (n_samples,) or (n_samples, "
+                                 f"n_outputs); got shape {y.shape}.")
+            Y = y.reshape(len(y), -1)
         if reset:
-            self._y_1d = y.ndim == 1
-        Y = y.reshape(len(y), -1)
-        if not reset and Y.shape[1] != self._network.n_outputs:
-            raise ValueError(f"y has {Y.shape[1]} outputs, but the fitted model "
+            self._y_ndim = y.ndim
+        elif Y.shape[-1] != self._network.n_outputs:
+            raise ValueError(f"y has {Y.shape[-1]} outputs, but the fitted model "
                              f"has {self._network.n_outputs}.")
         return np.ascontiguousarray(Y)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
         """Fit the model to sequences X and targets y.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
                 (n_samples, n_timesteps)
-            Training sequences; 2D means univariate.
+            Training sequences; 2D means univariate (or token ids with
+            ``embedding_dim``).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Target values.
+            Target values; with ``return_sequences``, of shape
+            (n_samples, n_timesteps) or (n_samples, n_timesteps, n_outputs).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
+        X_val, y_val : array-like, default=None
+            A validation set, scored after each epoch (``validation_scores_``)
+            and used for early stopping instead of a held-out fraction.
 
         Returns
         -------
         self : LSTMRegressor
             The fitted estimator.
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight,
+                         X_val=X_val, y_val=y_val)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over (X, y), continuing from the current weights.
 
         Parameters
@@ -438,15 +826,17 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
                 (n_samples, n_timesteps)
             Training sequences.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Target values.
+        y : array-like
+            Target values, as in ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
 
         Returns
         -------
         self : LSTMRegressor
             The updated estimator.
         """
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predict targets for sequences X.
@@ -459,11 +849,45 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions (float64, whatever the model's dtype).
+        y : ndarray
+            Predictions (float64, whatever the model's dtype), shaped as the
+            ``y`` of ``fit``: (n_samples,) or (n_samples, n_outputs), or with
+            ``return_sequences`` (n_samples, n_timesteps[, n_outputs]).
         """
         raw = self._forward(X).astype(np.float64, copy=False)
-        return raw.ravel() if self._y_1d else raw
+        last_axis_is_output = self._y_ndim == (3 if self._network.per_step else 2)
+        return raw if last_axis_is_output else raw[..., 0]
+
+    def _score_flat(self, X, y, sample_weight):
+        y_pred = self.predict(X)
+        y = np.asarray(y, dtype=np.float64)
+        if self._network.per_step:
+            rows = y.shape[0] * y.shape[1]
+            return r2_score(y.reshape(rows, -1), y_pred.reshape(rows, -1),
+                            sample_weight=sample_weight)
+        return r2_score(y, y_pred, sample_weight=sample_weight)
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 of the predictions; with ``return_sequences``, over every step.
+
+        Parameters
+        ----------
+        X : array-like
+            Sequences.
+        y : array-like
+            True targets, shaped as for ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        if not self.return_sequences:
+            return super().score(X, y, sample_weight=sample_weight)
+        y = np.asarray(y)
+        sw = None if sample_weight is None else np.repeat(sample_weight, y.shape[1])
+        return self._score_flat(X, y, sw)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -474,20 +898,23 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
 class LSTMClassifier(ClassifierMixin, BaseLSTM):
     __doc__ = f"""Long short-term memory classifier.
 
-    A stack of LSTM layers reads each sequence; an output layer maps the last
-    hidden state to class probabilities: logistic for two classes, softmax
-    for more. Trained on the log-loss (cross-entropy).
+    Stacked (optionally bidirectional, peephole) LSTM layers read each
+    sequence; optional dense layers and an output layer map the final hidden
+    state, or with ``return_sequences`` every step's, to class probabilities:
+    logistic for two classes, softmax for more. Trained on the log-loss.
 
     Parameters
     ----------
-    {_FIT_PARAMS_DOC.strip()}
+    {_PARAMS_DOC.strip()}
+
+    {_CLASS_WEIGHT_DOC.strip()}
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         The class labels.
 
-    {_FITTED_ATTRS_DOC.strip()}
+    {_ATTRIBUTES_DOC.strip()}
 
     See Also
     --------
@@ -514,20 +941,85 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     (2, 2)
     """
 
+    _parameter_constraints = {
+        **BaseLSTM._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(32,),
+        *,
+        bidirectional=False,
+        peephole=False,
+        dense_layer_sizes=(),
+        activation="relu",
+        recurrent_activation="sigmoid",
+        cell_activation="tanh",
+        return_sequences=False,
+        embedding_dim=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        clip_norm=5.0,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=1e-3,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        validation_holdout="random",
+        n_iter_no_change=10,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        rho=0.9,
+        epsilon=1e-8,
+        dtype="float32",
+        class_weight=None,
+    ):
+        # The regressor's parameters plus class_weight; scikit-learn reads
+        # the parameter names from this signature, so it lists them all.
+        params = {name: value for name, value in locals().items()
+                  if name not in ("self", "__class__", "class_weight")}
+        super().__init__(**params)
+        self.class_weight = class_weight
+
     def _loss_kind(self):
         return BINARY_LOG_LOSS if len(self.classes_) == 2 else MULTI_LOG_LOSS
 
-    def _encode_targets(self, y, *, reset, classes=None):
+    def _labels(self, y, n_timesteps):
+        """y validated as labels: (n_samples,) or, per step, (n_samples, T)."""
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y", estimator=self)
+        if self.return_sequences:
+            if y.ndim != 2 or y.shape[1] != n_timesteps:
+                raise ValueError(
+                    f"With return_sequences=True, y must be labels of shape "
+                    f"(n_samples, n_timesteps) with n_timesteps={n_timesteps} as X; "
+                    f"got shape {y.shape}.")
+            return y
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if y.ndim != 1:
             raise ValueError(f"y must be a 1d array of class labels; got shape "
                              f"{y.shape} (multilabel targets are not supported).")
-        check_classification_targets(y)
+        return y
+
+    def _encode_targets(self, y, *, reset, n_timesteps, classes=None):
+        y = self._labels(y, n_timesteps)
+        flat = y.ravel()
+        check_classification_targets(flat)
         if reset:
             binarizer = LabelBinarizer()
-            binarizer.fit(y if classes is None else classes)
+            binarizer.fit(flat if classes is None else classes)
             if len(binarizer.classes_) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes, "
@@ -535,33 +1027,47 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
         else:
-            unseen = np.setdiff1d(unique_labels(y), self.classes_)
+            unseen = np.setdiff1d(unique_labels(flat), self.classes_)
             if len(unseen):
                 raise ValueError(f"y has classes {unseen} that are not in "
                                  f"classes_ {self.classes_}.")
-        return np.ascontiguousarray(self._label_binarizer.transform(y), dtype=self.dtype)
+        Y = self._label_binarizer.transform(flat).reshape(*y.shape, -1)
+        return np.ascontiguousarray(Y, dtype=self.dtype)
+
+    def _class_weights(self, y):
+        if self.class_weight is None:
+            return None
+        return compute_sample_weight(self.class_weight, np.asarray(y).ravel())
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
         """Fit the model to sequences X and class labels y.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
                 (n_samples, n_timesteps)
-            Training sequences; 2D means univariate.
+            Training sequences; 2D means univariate (or token ids with
+            ``embedding_dim``).
         y : array-like of shape (n_samples,)
-            Class labels.
+            Class labels; with ``return_sequences``, of shape
+            (n_samples, n_timesteps).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
+        X_val, y_val : array-like, default=None
+            A validation set, scored after each epoch (``validation_scores_``)
+            and used for early stopping instead of a held-out fraction.
 
         Returns
         -------
         self : LSTMClassifier
             The fitted estimator.
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight,
+                         X_val=X_val, y_val=y_val)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Run one epoch over (X, y), continuing from the current weights.
 
         Parameters
@@ -569,8 +1075,10 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
                 (n_samples, n_timesteps)
             Training sequences.
-        y : array-like of shape (n_samples,)
-            Class labels.
+        y : array-like
+            Class labels, as in ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
         classes : array-like of shape (n_classes,), default=None
             All the classes; required on the first call, as ``y`` may not
             hold all of them.
@@ -581,7 +1089,8 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
             The updated estimator.
         """
         _check_partial_fit_first_call(self, classes)
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight,
+                         classes=classes)
 
     def predict_proba(self, X):
         """Class probabilities of sequences X.
@@ -595,13 +1104,14 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Probabilities, columns in the order of ``classes_``.
+            Probabilities, columns in the order of ``classes_``; with
+            ``return_sequences``, of shape (n_samples, n_timesteps, n_classes).
         """
         raw = self._forward(X).astype(np.float64)
-        if raw.shape[1] == 1:
+        if raw.shape[-1] == 1:
             p = expit(raw)
-            return np.hstack([1 - p, p])
-        return softmax(raw, axis=1)
+            return np.concatenate([1 - p, p], axis=-1)
+        return softmax(raw, axis=-1)
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities of sequences X.
@@ -614,8 +1124,8 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
 
         Returns
         -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probabilities, columns in the order of ``classes_``.
+        log_proba : ndarray
+            Log-probabilities, shaped as ``predict_proba``'s.
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
@@ -632,9 +1142,37 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         Returns
         -------
         y : ndarray of shape (n_samples,)
-            Predicted labels.
+            Predicted labels; with ``return_sequences``, of shape
+            (n_samples, n_timesteps).
         """
         raw = self._forward(X)
-        if raw.shape[1] == 1:
-            return self.classes_[(raw[:, 0] > 0).astype(int)]
-        return self.classes_[np.argmax(raw, axis=1)]
+        if raw.shape[-1] == 1:
+            return self.classes_[(raw[..., 0] > 0).astype(int)]
+        return self.classes_[np.argmax(raw, axis=-1)]
+
+    def _score_flat(self, X, y, sample_weight):
+        return accuracy_score(np.asarray(y).ravel(), self.predict(X).ravel(),
+                              sample_weight=sample_weight)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of the predictions; with ``return_sequences``, over every
+        step.
+
+        Parameters
+        ----------
+        X : array-like
+            Sequences.
+        y : array-like
+            True labels, shaped as for ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        if not self.return_sequences:
+            return super().score(X, y, sample_weight=sample_weight)
+        y = np.asarray(y)
+        sw = None if sample_weight is None else np.repeat(sample_weight, y.shape[1])
+        return self._score_flat(X, y, sw)

@@ -1,15 +1,20 @@
 """The parameter layout of an LSTM network and the calls into the engine.
 
 All parameters of a network live in one flat vector, so that the engine,
-the optimizers and pickling deal with a single array. Its layout:
+the optimizers and pickling deal with a single array. Weights come first, then
+everything else:
 
-    [W_ih_0, W_hh_0, W_ih_1, W_hh_1, ..., W_out | b_0, b_1, ..., b_out]
+    [W_ih, W_hh of each layer and direction, dense weights, W_out |
+     biases and peepholes of each layer and direction, dense biases, b_out,
+     embedding]
 
-Weights come first so that the L2 penalty covers exactly ``params[:n_weights]``
-(biases are not penalized, as in scikit-learn's MLP). Per LSTM layer ``l`` with
-input size ``D_l`` and hidden size ``H_l``: ``W_ih_l`` is (4 H_l, D_l),
-``W_hh_l`` is (4 H_l, H_l) and ``b_l`` is (4 H_l,), rows in gate order i, f, g,
-o, as in ``torch.nn.LSTM``. ``W_out`` is (n_outputs, H_last).
+so that the L2 penalty covers exactly ``params[:n_weights]`` (biases,
+peepholes and the embedding are not penalized, as biases are not in
+scikit-learn's MLP). Per LSTM layer ``l``, direction ``d``, with input width
+``D_l`` and hidden size ``H_l``: ``W_ih`` is (4 H_l, D_l), ``W_hh`` is
+(4 H_l, H_l) and the bias (4 H_l,), rows in gate order i, f, g, o as in
+``torch.nn.LSTM``; the peephole weights are (3 H_l,) for i, f, o. A
+bidirectional layer outputs 2 H_l features, forward direction first.
 """
 
 import numpy as np
@@ -18,10 +23,15 @@ from threadpoolctl import ThreadpoolController
 from . import _engine
 
 SQUARED_ERROR, BINARY_LOG_LOSS, MULTI_LOG_LOSS = 0, 1, 2
+# The kernels' activation codes (src_c/sklstm_kernels.h).
+GATE_ACTIVATIONS = {"sigmoid": 0, "hard_sigmoid": 1}
+ACTIVATIONS = {"tanh": 0, "relu": 1, "identity": 2, "logistic": 3}
 
 # Sequences per engine work unit. Fixed, never derived from the thread count,
 # which is what makes results bit-identical for any number of threads.
 CHUNK_SIZE = 16
+MAX_LAYERS = _engine.EXPORTED_MAX_LAYERS
+MAX_DENSE = _engine.EXPORTED_MAX_DENSE
 
 _threadpool_controller = None
 
@@ -43,103 +53,179 @@ def n_threads():
 
 
 class Network:
-    """Layout of a stacked LSTM with a linear output layer.
+    """Layout of an LSTM network: stacked (bidirectional) LSTM layers, dense
+    layers, an output layer.
 
     Parameters
     ----------
     n_inputs : int
-        Features per timestep.
+        Features per timestep (1 for token ids).
     hidden_sizes : sequence of int
         Units of each stacked LSTM layer, bottom first.
     n_outputs : int
         Units of the output layer.
     loss : {SQUARED_ERROR, BINARY_LOG_LOSS, MULTI_LOG_LOSS}
         Link function and loss after the output layer.
+    bidirectional, peephole : bool
+        Layer options.
+    dense_sizes : sequence of int
+        Widths of the dense layers between the LSTM and the output layer.
+    dense_activation, gate_activation, cell_activation : str
+        Keys of ACTIVATIONS, GATE_ACTIVATIONS and ACTIVATIONS.
+    per_step : bool
+        Whether the head reads every timestep (many-to-many) or the final
+        states.
+    vocab_size, embedding_dim : int
+        With ``embedding_dim > 0`` the single input feature holds token ids
+        below ``vocab_size``, each replaced by a learned vector.
     """
 
-    def __init__(self, n_inputs, hidden_sizes, n_outputs, loss):
+    def __init__(self, n_inputs, hidden_sizes, n_outputs, loss, *, bidirectional=False,
+                 peephole=False, dense_sizes=(), dense_activation="relu",
+                 gate_activation="sigmoid", cell_activation="tanh", per_step=False,
+                 vocab_size=0, embedding_dim=0):
         self.n_inputs = int(n_inputs)
         self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
         self.n_outputs = int(n_outputs)
-        self.loss = int(loss)
+        self.loss_kind = int(loss)
+        self.n_directions = 2 if bidirectional else 1
+        self.peephole = bool(peephole)
+        self.dense_sizes = tuple(int(s) for s in dense_sizes)
+        self.dense_activation = dense_activation
+        self.gate_activation = gate_activation
+        self.cell_activation = cell_activation
+        self.per_step = bool(per_step)
+        self.vocab_size = int(vocab_size)
+        self.embedding_dim = int(embedding_dim)
+        if len(self.hidden_sizes) > MAX_LAYERS or len(self.dense_sizes) > MAX_DENSE:
+            raise ValueError(f"sklstm supports up to {MAX_LAYERS} LSTM layers and "
+                             f"{MAX_DENSE} dense layers.")
+        input_size = self.embedding_dim or self.n_inputs
+        self.n_features_out = self.n_directions * self.hidden_sizes[-1]
 
-        shapes = {}
-        d_in = self.n_inputs
+        weights, others = {}, {}
+        width = input_size
         for l, h in enumerate(self.hidden_sizes):
-            shapes[("weight_ih", l)] = (4 * h, d_in)
-            shapes[("weight_hh", l)] = (4 * h, h)
-            d_in = h
-        shapes[("weight", "out")] = (self.n_outputs, d_in)
-        self.n_weights = sum(int(np.prod(s)) for s in shapes.values())
-        for l, h in enumerate(self.hidden_sizes):
-            shapes[("bias", l)] = (4 * h,)
-        shapes[("bias", "out")] = (self.n_outputs,)
+            for d in range(self.n_directions):
+                weights[("weight_ih", l, d)] = (4 * h, width)
+                weights[("weight_hh", l, d)] = (4 * h, h)
+                others[("bias", l, d)] = (4 * h,)
+                if self.peephole:
+                    others[("peephole", l, d)] = (3 * h,)
+            width = self.n_directions * h
+        for j, size in enumerate(self.dense_sizes):
+            weights[("dense_weight", j)] = (size, width)
+            others[("dense_bias", j)] = (size,)
+            width = size
+        weights[("weight", "out")] = (self.n_outputs, width)
+        others[("bias", "out")] = (self.n_outputs,)
+        if self.embedding_dim:
+            others[("embedding",)] = (self.vocab_size, self.embedding_dim)
 
         self._slices = {}
         offset = 0
-        for key, shape in shapes.items():
-            size = int(np.prod(shape))
+        for key, shape in [*weights.items(), *others.items()]:
             self._slices[key] = (offset, shape)
-            offset += size
+            offset += int(np.prod(shape))
+            if key == ("weight", "out"):
+                self.n_weights = offset
         self.n_params = offset
 
-        # The packed form _engine.pyx reads (its L_* positions).
-        head = [len(self.hidden_sizes), self.n_inputs, self.n_outputs, self.loss,
-                self.n_weights, self.n_params,
-                self._slices[("weight", "out")][0], self._slices[("bias", "out")][0]]
-        for l, h in enumerate(self.hidden_sizes):
-            head += [h, self._slices[("weight_ih", l)][0],
-                     self._slices[("weight_hh", l)][0], self._slices[("bias", l)][0]]
-        self.layout = np.asarray(head, dtype=np.intp)
+        # The packed form _engine.pyx reads (its L_*, D_* and DENSE_* positions).
+        def at(*key):
+            return self._slices[key][0] if key in self._slices else -1
 
-    def view(self, params, name, index):
-        """The array ``name`` of layer ``index`` (an int, or "out"), a view of
-        the flat ``params``."""
-        offset, shape = self._slices[(name, index)]
+        layout = [len(self.hidden_sizes), self.n_directions, self.n_inputs, input_size,
+                  self.n_outputs, self.loss_kind, self.n_weights, self.n_params,
+                  at("weight", "out"), at("bias", "out"), len(self.dense_sizes),
+                  int(self.per_step), int(self.peephole),
+                  GATE_ACTIVATIONS[gate_activation], ACTIVATIONS[cell_activation],
+                  ACTIVATIONS[dense_activation], at("embedding")]
+        for l, h in enumerate(self.hidden_sizes):
+            layout.append(h)
+            for d in range(2):
+                layout += [at("weight_ih", l, d), at("weight_hh", l, d),
+                           at("bias", l, d), at("peephole", l, d)]
+        for j, size in enumerate(self.dense_sizes):
+            layout += [size, at("dense_weight", j), at("dense_bias", j)]
+        self.layout = np.asarray(layout, dtype=np.intp)
+
+    def view(self, params, *key):
+        """The array named by ``key`` (see ``_slices``), a view of ``params``."""
+        offset, shape = self._slices[key]
         return params[offset:offset + int(np.prod(shape))].reshape(shape)
 
+    def has(self, *key):
+        return key in self._slices
+
     def init_params(self, random_state, dtype):
-        """Keras' defaults: Glorot-uniform input and output weights, orthogonal
-        recurrent weights, zero biases except the forget gate's, which is 1
-        (Jozefowicz et al. 2015)."""
+        """Keras' defaults: Glorot-uniform input, dense and output weights,
+        orthogonal recurrent weights, zero biases except the forget gate's,
+        which is 1 (Jozefowicz et al. 2015), uniform(-0.05, 0.05) embeddings.
+        Peephole weights start at zero: the cell starts as a standard LSTM."""
         params = np.zeros(self.n_params, dtype=dtype)
-        d_in = self.n_inputs
-        for l, h in enumerate(self.hidden_sizes):
-            self.view(params, "weight_ih", l)[...] = _glorot_uniform(
-                random_state, 4 * h, d_in)
-            # Keras draws the (H, 4H) recurrent kernel with orthonormal rows;
-            # ours is its transpose, with orthonormal columns.
-            q, r = np.linalg.qr(random_state.standard_normal((4 * h, h)))
-            self.view(params, "weight_hh", l)[...] = q * np.sign(np.diag(r))
-            self.view(params, "bias", l)[h:2 * h] = 1.0
-            d_in = h
-        self.view(params, "weight", "out")[...] = _glorot_uniform(
-            random_state, self.n_outputs, d_in)
+        for key, (_, shape) in self._slices.items():
+            name = key[0]
+            if name in ("weight_ih", "dense_weight", "weight"):
+                self.view(params, *key)[...] = _glorot_uniform(random_state, *shape)
+            elif name == "weight_hh":
+                # Keras draws the (H, 4H) recurrent kernel with orthonormal
+                # rows; ours is its transpose, with orthonormal columns.
+                q, r = np.linalg.qr(random_state.standard_normal(shape))
+                self.view(params, *key)[...] = q * np.sign(np.diag(r))
+            elif name == "bias" and key[1] != "out":
+                h = shape[0] // 4
+                self.view(params, *key)[h:2 * h] = 1.0
+            elif name == "embedding":
+                self.view(params, *key)[...] = random_state.uniform(-0.05, 0.05, shape)
         return params
+
+    def _output_shape(self, X, width):
+        return (X.shape[0], X.shape[1], width) if self.per_step else (X.shape[0], width)
 
     def forward(self, params, X):
         """Outputs of the network for X (n, T, n_inputs), before the link
-        function: shape (n, n_outputs)."""
-        raw = np.empty((X.shape[0], self.n_outputs), dtype=params.dtype)
+        function: (n, n_outputs), or (n, T, n_outputs) per step."""
+        out = np.empty(self._output_shape(X, self.n_outputs), dtype=params.dtype)
         with _blas_single_threaded():
-            _engine.forward(self.layout, params, X, raw, CHUNK_SIZE, n_threads())
-        return raw
+            _engine.forward(self.layout, params, X, out.reshape(-1), False,
+                            CHUNK_SIZE, n_threads())
+        return out
 
-    def loss_gradient(self, params, X, Y, alpha=0.0):
+    def features(self, params, X):
+        """The head's input: the final LSTM states (n, n_features_out), or
+        every step's (n, T, n_features_out)."""
+        out = np.empty(self._output_shape(X, self.n_features_out), dtype=params.dtype)
+        with _blas_single_threaded():
+            _engine.forward(self.layout, params, X, out.reshape(-1), True,
+                            CHUNK_SIZE, n_threads())
+        return out
+
+    def loss_gradient(self, params, X, Y, sample_weight=None, *, alpha=0.0,
+                      clip_norm=0.0, dropout=0.0, recurrent_dropout=0.0, seed=0):
         """Mean loss over (X, Y) taken as one minibatch, L2 term included, and
-        its gradient with respect to ``params``."""
+        its gradient with respect to ``params`` (clipped when ``clip_norm``)."""
         grad = np.empty_like(params)
         with _blas_single_threaded():
-            loss = _engine.loss_gradient(self.layout, params, X, Y, grad, alpha,
-                                         CHUNK_SIZE, n_threads())
+            loss = _engine.loss_gradient(
+                self.layout, params, X, Y.reshape(-1), sample_weight, grad, alpha,
+                clip_norm, dropout, recurrent_dropout, seed, CHUNK_SIZE, n_threads())
         return loss, grad
 
-    def train_epoch(self, params, X, Y, order, batch_size, alpha, optimizer):
+    def loss(self, params, X, Y, sample_weight=None, *, alpha=0.0):
+        """Mean loss over (X, Y), L2 term included, from a forward pass."""
+        with _blas_single_threaded():
+            return _engine.loss(self.layout, params, X, Y.reshape(-1), sample_weight,
+                                alpha, CHUNK_SIZE, n_threads())
+
+    def train_epoch(self, params, X, Y, sample_weight, order, batch_size, optimizer, *,
+                    alpha, clip_norm, dropout, recurrent_dropout, seed):
         """One epoch over X[order] in minibatches; updates ``params`` and the
         optimizer's state in place. Returns the mean training loss."""
         with _blas_single_threaded():
-            total, optimizer.step = _engine.train_epoch(
-                self.layout, params, X, Y, order, batch_size, alpha,
+            total = _engine.train_epoch(
+                self.layout, params, X, Y.reshape(-1), sample_weight, order, batch_size,
+                alpha, clip_norm, dropout, recurrent_dropout, seed,
                 optimizer.solver, optimizer.learning_rate,
                 optimizer.momentum, optimizer.nesterov,
                 optimizer.beta_1, optimizer.beta_2, optimizer.epsilon,

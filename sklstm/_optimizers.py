@@ -29,12 +29,14 @@ class Optimizer:
         # SGD keeps a velocity, RMSprop a mean square, Adam both moments.
         self.state_1 = np.zeros(n_params, dtype=dtype)
         self.state_2 = np.zeros(n_params if solver == "adam" else 1, dtype=dtype)
-        self.step = 0
+        # Updates so far, an array so that the engine counts in place and an
+        # interrupted epoch leaves it consistent with the state.
+        self.step = np.zeros(1, dtype=np.int_)
+        self.learning_rate = None
 
-    def configure(self, *, learning_rate, momentum, nesterov, beta_1, beta_2,
-                  epsilon, rho):
-        """Set the hyper-parameters (before each fit); the state is kept."""
-        self.learning_rate = float(learning_rate)
+    def configure(self, *, momentum, nesterov, beta_1, beta_2, epsilon, rho):
+        """Set the hyper-parameters (before each fit); the state is kept. The
+        learning rate is set apart, as the estimator's schedule moves it."""
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
         self.beta_1 = float(beta_1)

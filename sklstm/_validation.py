@@ -60,3 +60,41 @@ def check_sequences(X, *, dtype, estimator, n_features=None, n_timesteps_2d=None
             f"{n_features} features per timestep as input."
         )
     return X, ndim
+
+
+def check_token_ids(X, *, estimator, vocabulary_size=None):
+    """Check that validated sequences hold token ids; return the vocabulary
+    size they imply (largest id + 1).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_timesteps, 1)
+        Sequences from :func:`check_sequences`.
+    estimator : estimator instance
+        Named in error messages.
+    vocabulary_size : int or None
+        The ids the estimator was fitted on; None when fitting.
+
+    Returns
+    -------
+    vocabulary_size : int
+    """
+    name = type(estimator).__name__
+    if X.shape[2] != 1:
+        raise ValueError(
+            f"With embedding_dim, X holds one token id per timestep: shape "
+            f"(n_samples, n_timesteps) or (n_samples, n_timesteps, 1); got {X.shape}.")
+    ids = X.ravel()
+    if ids.min() < 0 or np.any(ids != np.floor(ids)):
+        raise ValueError(f"With embedding_dim, X must hold non-negative integer "
+                         f"token ids; {name} got {ids[(ids < 0) | (ids != np.floor(ids))][0]}.")
+    largest = int(ids.max())
+    if X.dtype == np.float32 and largest >= 2**24:
+        raise ValueError(f"Token ids from 2**24 on are not exact in float32 (X holds "
+                         f"{largest}); use dtype='float64' or a smaller vocabulary.")
+    if vocabulary_size is not None and largest >= vocabulary_size:
+        raise ValueError(
+            f"X contains token id {largest}, but {name} was fitted on the ids "
+            f"0..{vocabulary_size - 1}. Map tokens unseen in fit to an id seen in "
+            f"fit, such as a tokenizer's unknown-token id.")
+    return largest + 1

@@ -4,22 +4,28 @@ The layout is that of this PyTorch module, so anyone can rebuild a fitted
 sklstm model in PyTorch (torch is not needed to call these functions)::
 
     class Model(torch.nn.Module):
-        def __init__(self, n_features, hidden_sizes, n_outputs):
+        def __init__(self, n_features, hidden_sizes, dense_sizes, n_outputs,
+                     bidirectional=False, vocab_size=0, embedding_dim=0):
             super().__init__()
-            sizes = [n_features, *hidden_sizes]
+            if embedding_dim:
+                self.embedding = torch.nn.Embedding(vocab_size, embedding_dim)
+            directions = 2 if bidirectional else 1
+            widths = [embedding_dim or n_features] + [directions * h for h in hidden_sizes]
             self.lstm_layers = torch.nn.ModuleList(
-                torch.nn.LSTM(sizes[i], sizes[i + 1], batch_first=True)
-                for i in range(len(hidden_sizes)))
-            self.dense_layers = torch.nn.ModuleList()
+                torch.nn.LSTM(widths[i], h, batch_first=True, bidirectional=bidirectional)
+                for i, h in enumerate(hidden_sizes))
+            sizes = [widths[-1], *dense_sizes]
+            self.dense_layers = torch.nn.ModuleList(
+                torch.nn.Linear(sizes[i], sizes[i + 1]) for i in range(len(dense_sizes)))
             self.output = torch.nn.Linear(sizes[-1], n_outputs)
 
-        def forward(self, x):
-            for lstm in self.lstm_layers:
-                x, _ = lstm(x)
-            return self.output(x[:, -1])
-
-The output is before the link function: apply ``sigmoid`` (two classes) or
-``softmax`` (more) for a classifier's probabilities.
+The forward pass runs the LSTM layers in turn; the head reads the final
+states (``h_n`` of the top layer: the forward direction after the last step,
+the reverse direction after the first) or, with ``return_sequences``, the
+top layer's output at every step; then each dense layer with its activation,
+and the output layer, before the link function (``sigmoid`` for two classes,
+``softmax`` for more). Peephole connections and activations other than
+PyTorch's (sigmoid gates, tanh cell) have no ``nn.LSTM`` counterpart.
 """
 
 import numpy as np
@@ -32,7 +38,7 @@ def to_torch_state_dict(estimator):
     Parameters
     ----------
     estimator : LSTMRegressor or LSTMClassifier
-        A fitted estimator.
+        A fitted estimator without peephole connections.
 
     Returns
     -------
@@ -54,13 +60,29 @@ def to_torch_state_dict(estimator):
      'output.weight': (1, 4), 'output.bias': (1,)}
     """
     check_is_fitted(estimator, "_params")
+    network = estimator._network
+    if network.peephole:
+        raise ValueError("PyTorch's nn.LSTM has no peephole connections: a model "
+                         "with peephole=True has no state_dict counterpart.")
+    if (network.gate_activation, network.cell_activation) != ("sigmoid", "tanh"):
+        raise ValueError("PyTorch's nn.LSTM has sigmoid gates and a tanh cell only; "
+                         f"this model has {network.gate_activation} gates and a "
+                         f"{network.cell_activation} cell.")
     state = {}
+    if network.embedding_dim:
+        state["embedding.weight"] = estimator.embedding_.copy()
     for l, layer in enumerate(estimator.lstm_weights_):
-        prefix = f"lstm_layers.{l}."
-        state[prefix + "weight_ih_l0"] = layer["weight_ih"].copy()
-        state[prefix + "weight_hh_l0"] = layer["weight_hh"].copy()
-        state[prefix + "bias_ih_l0"] = layer["bias"].copy()
-        state[prefix + "bias_hh_l0"] = np.zeros_like(layer["bias"])
+        for d, weights in enumerate(layer):
+            suffix = "_l0_reverse" if d else "_l0"
+            prefix = f"lstm_layers.{l}."
+            state[prefix + "weight_ih" + suffix] = weights["weight_ih"].copy()
+            state[prefix + "weight_hh" + suffix] = weights["weight_hh"].copy()
+            state[prefix + "bias_ih" + suffix] = weights["bias"].copy()
+            state[prefix + "bias_hh" + suffix] = np.zeros_like(weights["bias"])
+    for j, (coef, intercept) in enumerate(zip(estimator.coefs_[:-1],
+                                              estimator.intercepts_[:-1])):
+        state[f"dense_layers.{j}.weight"] = coef.T.copy()
+        state[f"dense_layers.{j}.bias"] = intercept.copy()
     state["output.weight"] = estimator.coefs_[-1].T.copy()
     state["output.bias"] = estimator.intercepts_[-1].copy()
     return state
@@ -108,11 +130,20 @@ def from_torch_state_dict(estimator, state):
                              f"expects {expected[key].shape}.")
         if not np.all(np.isfinite(value)):
             raise ValueError(f"{key} contains NaN or infinity.")
+    if "embedding.weight" in state:
+        estimator.embedding_[...] = state["embedding.weight"]
     for l, layer in enumerate(estimator.lstm_weights_):
-        prefix = f"lstm_layers.{l}."
-        layer["weight_ih"][...] = state[prefix + "weight_ih_l0"]
-        layer["weight_hh"][...] = state[prefix + "weight_hh_l0"]
-        layer["bias"][...] = state[prefix + "bias_ih_l0"] + state[prefix + "bias_hh_l0"]
+        for d, weights in enumerate(layer):
+            suffix = "_l0_reverse" if d else "_l0"
+            prefix = f"lstm_layers.{l}."
+            weights["weight_ih"][...] = state[prefix + "weight_ih" + suffix]
+            weights["weight_hh"][...] = state[prefix + "weight_hh" + suffix]
+            weights["bias"][...] = (state[prefix + "bias_ih" + suffix]
+                                    + state[prefix + "bias_hh" + suffix])
+    for j, (coef, intercept) in enumerate(zip(estimator.coefs_[:-1],
+                                              estimator.intercepts_[:-1])):
+        coef[...] = state[f"dense_layers.{j}.weight"].T
+        intercept[...] = state[f"dense_layers.{j}.bias"]
     estimator.coefs_[-1][...] = state["output.weight"].T
     estimator.intercepts_[-1][...] = state["output.bias"]
     return estimator

@@ -20,61 +20,126 @@ static inline double FN(softplus)(double x)
     return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x)));
 }
 
-void FN(sklstm_cell_forward)(
-    ptrdiff_t batch, ptrdiff_t hidden, const REAL *bias, const REAL *c_prev,
-    REAL *gates, REAL *c, REAL *tanh_c, REAL *h)
+static inline REAL FN(gate)(int activation, REAL x)
 {
-    /* gates (batch, 4H): IN the pre-activations without bias, OUT the activated
-     * gates i, f, g, o, kept for the backward pass. c_prev (batch, H) is NULL at
-     * the first step (zero initial state). OUT c, tanh_c, h (batch, H). */
+    if (activation == SKLSTM_HARD_SIGMOID) {
+        REAL y = x / (REAL)6 + (REAL)0.5;
+        return y < 0 ? (REAL)0 : (y > 1 ? (REAL)1 : y);
+    }
+    return FN(sigmoid)(x);
+}
+
+/* The derivative of a gate's activation, from its output y. */
+static inline REAL FN(gate_slope)(int activation, REAL y)
+{
+    if (activation == SKLSTM_HARD_SIGMOID) {
+        return (y > 0 && y < 1) ? (REAL)1 / (REAL)6 : (REAL)0;
+    }
+    return y * ((REAL)1 - y);
+}
+
+static inline REAL FN(act)(int activation, REAL x)
+{
+    switch (activation) {
+    case SKLSTM_RELU: return x > 0 ? x : (REAL)0;
+    case SKLSTM_IDENTITY: return x;
+    case SKLSTM_LOGISTIC: return FN(sigmoid)(x);
+    default: return TANH(x);
+    }
+}
+
+/* The derivative of an activation, from its output y (each one allows it). */
+static inline REAL FN(act_slope)(int activation, REAL y)
+{
+    switch (activation) {
+    case SKLSTM_RELU: return y > 0 ? (REAL)1 : (REAL)0;
+    case SKLSTM_IDENTITY: return (REAL)1;
+    case SKLSTM_LOGISTIC: return y * ((REAL)1 - y);
+    default: return (REAL)1 - y * y;
+    }
+}
+
+void FN(sklstm_cell_forward)(
+    ptrdiff_t batch, ptrdiff_t hidden, const REAL *bias, const REAL *peephole,
+    const REAL *c_prev, REAL *gates, REAL *c, REAL *act_c, REAL *h,
+    ptrdiff_t ldh, int gate_activation, int cell_activation)
+{
+    /* One step of one direction for a batch.
+     * gates (batch, 4H): IN the pre-activations without bias, OUT the activated
+     * gates i, f, g, o, kept for the backward pass. peephole (3H: p_i, p_f,
+     * p_o) or NULL. c_prev (batch, H) is NULL at the first step (zero initial
+     * state). OUT c and act_c = activation(c) (batch, H), and h (batch rows
+     * ldh apart, H columns). */
     const ptrdiff_t H = hidden;
     for (ptrdiff_t b = 0; b < batch; b++) {
         REAL *z = gates + b * 4 * H;
         const REAL *cp = c_prev ? c_prev + b * H : NULL;
-        REAL *cb = c + b * H, *tcb = tanh_c + b * H, *hb = h + b * H;
+        REAL *cb = c + b * H, *acb = act_c + b * H, *hb = h + b * ldh;
         for (ptrdiff_t j = 0; j < H; j++) {
-            REAL i = FN(sigmoid)(z[j] + bias[j]);
-            REAL f = FN(sigmoid)(z[H + j] + bias[H + j]);
-            REAL g = TANH(z[2 * H + j] + bias[2 * H + j]);
-            REAL o = FN(sigmoid)(z[3 * H + j] + bias[3 * H + j]);
-            REAL cj = i * g + (cp ? f * cp[j] : (REAL)0);
-            REAL tc = TANH(cj);
+            REAL cpj = cp ? cp[j] : (REAL)0;
+            REAL zi = z[j] + bias[j], zf = z[H + j] + bias[H + j];
+            REAL zo = z[3 * H + j] + bias[3 * H + j];
+            if (peephole) {
+                zi += peephole[j] * cpj;
+                zf += peephole[H + j] * cpj;
+            }
+            REAL i = FN(gate)(gate_activation, zi);
+            REAL f = FN(gate)(gate_activation, zf);
+            REAL g = FN(act)(cell_activation, z[2 * H + j] + bias[2 * H + j]);
+            REAL cj = f * cpj + i * g;
+            if (peephole) {
+                zo += peephole[2 * H + j] * cj;
+            }
+            REAL o = FN(gate)(gate_activation, zo);
+            REAL ac = FN(act)(cell_activation, cj);
             z[j] = i;
             z[H + j] = f;
             z[2 * H + j] = g;
             z[3 * H + j] = o;
             cb[j] = cj;
-            tcb[j] = tc;
-            hb[j] = o * tc;
+            acb[j] = ac;
+            hb[j] = o * ac;
         }
     }
 }
 
 void FN(sklstm_cell_backward)(
-    ptrdiff_t batch, ptrdiff_t hidden, REAL *gates, const REAL *c_prev,
-    const REAL *tanh_c, const REAL *dh, REAL *dc, REAL *dbias)
+    ptrdiff_t batch, ptrdiff_t hidden, const REAL *peephole, REAL *gates,
+    const REAL *c_prev, const REAL *c, const REAL *act_c, const REAL *dh,
+    ptrdiff_t lddh, REAL *dc, REAL *dbias, REAL *dpeephole,
+    int gate_activation, int cell_activation)
 {
     /* gates (batch, 4H): IN the activated gates of this step, OUT the gradient
-     * of the loss with respect to their pre-activations (dz). dh (batch, H) is
-     * the total gradient reaching h_t. dc (batch, H): IN the gradient reaching
-     * c_t from step t+1 (zero at the last step), OUT the gradient reaching
-     * c_{t-1}. dbias (4H) accumulates dz over the batch. */
+     * of the loss with respect to their pre-activations (dz). dh (batch rows
+     * lddh apart, H columns) is the total gradient reaching h_t. dc (batch, H):
+     * IN the gradient reaching c_t from the next step (zero at the last), OUT
+     * the gradient reaching c_{t-1}. dbias (4H) and dpeephole (3H, with
+     * peephole) accumulate over the batch. */
     const ptrdiff_t H = hidden;
     for (ptrdiff_t b = 0; b < batch; b++) {
         REAL *z = gates + b * 4 * H;
         const REAL *cp = c_prev ? c_prev + b * H : NULL;
-        const REAL *tcb = tanh_c + b * H, *dhb = dh + b * H;
+        const REAL *cb = c + b * H, *acb = act_c + b * H, *dhb = dh + b * lddh;
         REAL *dcb = dc + b * H;
         for (ptrdiff_t j = 0; j < H; j++) {
             REAL i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j];
-            REAL tc = tcb[j];
-            REAL dct = dcb[j] + dhb[j] * o * ((REAL)1 - tc * tc);
-            REAL cpj = cp ? cp[j] : (REAL)0;
-            REAL dzi = dct * g * i * ((REAL)1 - i);
-            REAL dzf = dct * cpj * f * ((REAL)1 - f);
-            REAL dzg = dct * i * ((REAL)1 - g * g);
-            REAL dzo = dhb[j] * tc * o * ((REAL)1 - o);
-            dcb[j] = dct * f;
+            REAL ac = acb[j], cpj = cp ? cp[j] : (REAL)0;
+            REAL dzo = dhb[j] * ac * FN(gate_slope)(gate_activation, o);
+            REAL dct = dcb[j] + dhb[j] * o * FN(act_slope)(cell_activation, ac);
+            if (peephole) {
+                dct += dzo * peephole[2 * H + j];
+            }
+            REAL dzi = dct * g * FN(gate_slope)(gate_activation, i);
+            REAL dzf = dct * cpj * FN(gate_slope)(gate_activation, f);
+            REAL dzg = dct * i * FN(act_slope)(cell_activation, g);
+            REAL dcp = dct * f;
+            if (peephole) {
+                dcp += dzi * peephole[j] + dzf * peephole[H + j];
+                dpeephole[j] += dzi * cpj;
+                dpeephole[H + j] += dzf * cpj;
+                dpeephole[2 * H + j] += dzo * cb[j];
+            }
+            dcb[j] = dcp;
             z[j] = dzi;
             z[H + j] = dzf;
             z[2 * H + j] = dzg;
@@ -85,6 +150,45 @@ void FN(sklstm_cell_backward)(
             dbias[3 * H + j] += dzo;
         }
     }
+}
+
+void FN(sklstm_activate)(ptrdiff_t n, int activation, REAL *x)
+{
+    for (ptrdiff_t p = 0; p < n; p++) x[p] = FN(act)(activation, x[p]);
+}
+
+/* splitmix64's finalizer: a bijective hash with good avalanche. */
+static inline uint64_t FN(hash)(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+void FN(sklstm_dropout_mask)(
+    ptrdiff_t batch, ptrdiff_t width, const ptrdiff_t *samples, uint64_t seed,
+    uint64_t site, double rate, REAL *mask)
+{
+    /* Inverted dropout: mask (batch, width) OUT holds 1 / (1 - rate) or 0.
+     * Each value is a hash of (seed, sample id, site, unit) and of nothing
+     * else, so masks do not depend on the chunk, the thread or the order of
+     * the minibatch: results stay bit-identical for any thread count. */
+    const REAL keep = (REAL)(1.0 / (1.0 - rate));
+    for (ptrdiff_t b = 0; b < batch; b++) {
+        uint64_t base = FN(hash)(seed ^ FN(hash)((uint64_t)samples[b] * UINT64_C(0x9e3779b97f4a7c15) + site));
+        for (ptrdiff_t u = 0; u < width; u++) {
+            double uniform = (double)(FN(hash)(base + (uint64_t)u) >> 11) * 0x1.0p-53;
+            mask[b * width + u] = uniform >= rate ? keep : (REAL)0;
+        }
+    }
+}
+
+void FN(sklstm_activation_backward)(ptrdiff_t n, int activation, const REAL *y, REAL *dy)
+{
+    /* dy (OUT): the gradient after the activation, times its slope at y. */
+    for (ptrdiff_t p = 0; p < n; p++) dy[p] *= FN(act_slope)(activation, y[p]);
 }
 
 double FN(sklstm_loss)(

@@ -11,6 +11,7 @@
 #define SKLSTM_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Output heads: which link function and loss follow the output layer. */
 enum sklstm_loss {
@@ -19,13 +20,37 @@ enum sklstm_loss {
     SKLSTM_MULTI_LOG_LOSS = 2 /* softmax output, categorical cross-entropy */
 };
 
+/* Activation of the gates i, f, o (Keras' recurrent_activation). */
+enum sklstm_gate_activation {
+    SKLSTM_SIGMOID = 0,
+    SKLSTM_HARD_SIGMOID = 1 /* max(0, min(1, x / 6 + 1 / 2)), as Keras 3 and PyTorch */
+};
+
+/* Activation of the candidate g and of the cell state (Keras' activation),
+ * and of dense layers. */
+enum sklstm_activation {
+    SKLSTM_TANH = 0,
+    SKLSTM_RELU = 1,
+    SKLSTM_IDENTITY = 2,
+    SKLSTM_LOGISTIC = 3
+};
+
 #define SKLSTM_DECLARE(REAL, SUFFIX)                                                 \
     void sklstm_cell_forward_##SUFFIX(                                               \
-        ptrdiff_t batch, ptrdiff_t hidden, const REAL *bias, const REAL *c_prev,     \
-        REAL *gates, REAL *c, REAL *tanh_c, REAL *h);                                \
+        ptrdiff_t batch, ptrdiff_t hidden, const REAL *bias, const REAL *peephole,   \
+        const REAL *c_prev, REAL *gates, REAL *c, REAL *act_c, REAL *h,              \
+        ptrdiff_t ldh, int gate_activation, int cell_activation);                    \
     void sklstm_cell_backward_##SUFFIX(                                              \
-        ptrdiff_t batch, ptrdiff_t hidden, REAL *gates, const REAL *c_prev,          \
-        const REAL *tanh_c, const REAL *dh, REAL *dc, REAL *dbias);                  \
+        ptrdiff_t batch, ptrdiff_t hidden, const REAL *peephole, REAL *gates,        \
+        const REAL *c_prev, const REAL *c, const REAL *act_c, const REAL *dh,        \
+        ptrdiff_t lddh, REAL *dc, REAL *dbias, REAL *dpeephole,                      \
+        int gate_activation, int cell_activation);                                   \
+    void sklstm_activate_##SUFFIX(ptrdiff_t n, int activation, REAL *x);             \
+    void sklstm_dropout_mask_##SUFFIX(                                               \
+        ptrdiff_t batch, ptrdiff_t width, const ptrdiff_t *samples, uint64_t seed,   \
+        uint64_t site, double rate, REAL *mask);                                     \
+    void sklstm_activation_backward_##SUFFIX(                                        \
+        ptrdiff_t n, int activation, const REAL *y, REAL *dy);                       \
     double sklstm_loss_##SUFFIX(                                                     \
         int loss, ptrdiff_t batch, ptrdiff_t n_outputs, const REAL *raw,             \
         const REAL *y, const REAL *sample_weight, double scale, REAL *draw);         \
