@@ -66,7 +66,7 @@ _PARAMS_DOC = """
         Peephole connections (Gers & Schmidhuber 2000): the input and forget
         gates see the previous cell state, the output gate the new one.
 
-    dense_layer_sizes : array-like of int, default=()
+    dense_layer_sizes : int or array-like of int, default=()
         Fully connected layers between the LSTM and the output layer.
 
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
@@ -264,7 +264,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "bidirectional": ["boolean"],
         "peephole": ["boolean"],
-        "dense_layer_sizes": ["array-like"],
+        "dense_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "recurrent_activation": [StrOptions(set(GATE_ACTIVATIONS))],
         "cell_activation": [StrOptions(set(ACTIVATIONS))],
@@ -450,15 +450,16 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         return tuple(int(s) for s in sizes)
 
     def _architecture(self):
-        """What defines the network's parameters; warm starts must keep it."""
+        """The parameters that shape the network; warm starts must keep them."""
         return dict(
-            hidden_sizes=self._sizes("hidden_layer_sizes", self.hidden_layer_sizes, False),
+            hidden_layer_sizes=self._sizes("hidden_layer_sizes", self.hidden_layer_sizes,
+                                           False),
             bidirectional=self.bidirectional, peephole=self.peephole,
-            dense_sizes=self._sizes("dense_layer_sizes", self.dense_layer_sizes, True),
-            dense_activation=self.activation,
-            gate_activation=self.recurrent_activation,
-            cell_activation=self.cell_activation, per_step=self.return_sequences,
-            embedding_dim=self.embedding_dim or 0, dtype=np.dtype(self.dtype))
+            dense_layer_sizes=self._sizes("dense_layer_sizes", self.dense_layer_sizes,
+                                          True),
+            activation=self.activation, recurrent_activation=self.recurrent_activation,
+            cell_activation=self.cell_activation, return_sequences=self.return_sequences,
+            embedding_dim=self.embedding_dim, dtype=np.dtype(self.dtype))
 
     def _check_X(self, X, *, reset):
         """Validated X (n, T, n_features) in the model dtype; sets the input
@@ -533,12 +534,15 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if fresh:
             self._fitted_architecture = architecture
             self._random_state = check_random_state(self.random_state)
-            arch = dict(architecture)
-            del arch["dtype"], arch["embedding_dim"]
             self._network = Network(
-                X.shape[2], n_outputs=Y.shape[-1], loss=self._loss_kind(),
-                vocab_size=getattr(self, "vocabulary_size_", 0) if self.embedding_dim else 0,
-                embedding_dim=self.embedding_dim or 0, **arch)
+                X.shape[2], architecture["hidden_layer_sizes"], Y.shape[-1],
+                self._loss_kind(), bidirectional=self.bidirectional,
+                peephole=self.peephole, dense_sizes=architecture["dense_layer_sizes"],
+                dense_activation=self.activation,
+                gate_activation=self.recurrent_activation,
+                cell_activation=self.cell_activation, per_step=self.return_sequences,
+                vocab_size=self.vocabulary_size_ if self.embedding_dim else 0,
+                embedding_dim=self.embedding_dim or 0)
             self._params = self._network.init_params(self._random_state, self.dtype)
             self._optimizer = None
             self.n_iter_ = 0

@@ -1,5 +1,5 @@
-"""PyTorch as the oracle: the same weights in torch.nn.LSTM + nn.Linear give
-the same outputs and the same gradients of every parameter."""
+"""PyTorch as the oracle: the same weights in nn.Embedding, nn.LSTM and
+nn.Linear give the same outputs and the same gradients of every parameter."""
 
 import numpy as np
 import pytest
@@ -9,45 +9,71 @@ from sklstm.interop import from_torch_state_dict, to_torch_state_dict
 
 torch = pytest.importorskip("torch")
 
+VOCAB_SIZE = 11
+
 
 class TorchModel(torch.nn.Module):
     """The module whose state_dict layout sklstm.interop speaks."""
 
-    def __init__(self, n_features, hidden_sizes, n_outputs):
+    def __init__(self, n_features, hidden_sizes, n_outputs, *, bidirectional=False,
+                 dense_sizes=(), activation="relu", per_step=False, vocab_size=0,
+                 embedding_dim=0):
         super().__init__()
-        sizes = [n_features, *hidden_sizes]
+        if embedding_dim:
+            self.embedding = torch.nn.Embedding(vocab_size, embedding_dim)
+        directions = 2 if bidirectional else 1
+        widths = [embedding_dim or n_features] + [directions * h for h in hidden_sizes]
         self.lstm_layers = torch.nn.ModuleList(
-            torch.nn.LSTM(sizes[i], sizes[i + 1], batch_first=True)
-            for i in range(len(hidden_sizes)))
-        self.dense_layers = torch.nn.ModuleList()
+            torch.nn.LSTM(widths[i], h, batch_first=True, bidirectional=bidirectional)
+            for i, h in enumerate(hidden_sizes))
+        sizes = [widths[-1], *dense_sizes]
+        self.dense_layers = torch.nn.ModuleList(
+            torch.nn.Linear(sizes[i], sizes[i + 1]) for i in range(len(dense_sizes)))
         self.output = torch.nn.Linear(sizes[-1], n_outputs)
+        self.activation = {"relu": torch.relu, "tanh": torch.tanh,
+                           "logistic": torch.sigmoid, "identity": lambda x: x}[activation]
+        self.per_step = per_step
 
     def forward(self, x):
+        if hasattr(self, "embedding"):
+            x = self.embedding(x[..., 0].long())
         for lstm in self.lstm_layers:
-            x, _ = lstm(x)
-        return self.output(x[:, -1])
+            x, (h_n, _) = lstm(x)
+        # Per step: every output. Else the final states: forward after the
+        # last step, reverse after the first (h_n, not x[:, -1]).
+        x = x if self.per_step else torch.cat(list(h_n), dim=-1)
+        for dense in self.dense_layers:
+            x = self.activation(dense(x))
+        return self.output(x)
 
 
 def _torch_twin(estimator, torch_dtype):
     net = estimator._network
-    model = TorchModel(net.n_inputs, net.hidden_sizes, net.n_outputs).to(torch_dtype)
+    model = TorchModel(
+        net.n_inputs, net.hidden_sizes, net.n_outputs,
+        bidirectional=net.n_directions == 2, dense_sizes=net.dense_sizes,
+        activation=net.dense_activation, per_step=net.per_step,
+        vocab_size=net.vocab_size, embedding_dim=net.embedding_dim).to(torch_dtype)
     state = {k: torch.tensor(v, dtype=torch_dtype)
              for k, v in to_torch_state_dict(estimator).items()}
     model.load_state_dict(state)
     return model
 
 
-def _torch_loss(estimator, raw, Y, model, alpha):
-    """sklstm's losses, written in torch."""
+def _torch_loss(estimator, raw, Y, model, alpha, n_samples):
+    """sklstm's losses, written in torch: means over samples (and steps)."""
+    K = raw.shape[-1]
+    raw, Y = raw.reshape(-1, K), Y.reshape(-1, K)
     if isinstance(estimator, LSTMRegressor):
         loss = 0.5 * ((raw - Y) ** 2).mean()
-    elif raw.shape[1] == 1:
+    elif K == 1:
         loss = torch.nn.functional.binary_cross_entropy_with_logits(raw, Y)
     else:
         loss = torch.nn.functional.cross_entropy(raw, Y.argmax(dim=1))
-    weights = [p for name, p in model.named_parameters() if "weight" in name]
+    weights = [p for name, p in model.named_parameters()
+               if "weight" in name and "embedding" not in name]
     penalty = sum((w ** 2).sum() for w in weights)
-    return loss + 0.5 * alpha * penalty / raw.shape[0]
+    return loss + 0.5 * alpha * penalty / n_samples
 
 
 def _gradient_by_torch_name(network, grad):
@@ -56,54 +82,87 @@ def _gradient_by_torch_name(network, grad):
     named = {"output.weight": network.view(grad, "weight", "out"),
              "output.bias": network.view(grad, "bias", "out")}
     for l in range(len(network.hidden_sizes)):
-        named[f"lstm_layers.{l}.weight_ih_l0"] = network.view(grad, "weight_ih", l)
-        named[f"lstm_layers.{l}.weight_hh_l0"] = network.view(grad, "weight_hh", l)
-        # sklstm's single bias per gate receives the gradient of each of
-        # torch's two.
-        named[f"lstm_layers.{l}.bias_ih_l0"] = network.view(grad, "bias", l)
-        named[f"lstm_layers.{l}.bias_hh_l0"] = network.view(grad, "bias", l)
+        for d in range(network.n_directions):
+            suffix = "_l0_reverse" if d else "_l0"
+            prefix = f"lstm_layers.{l}."
+            named[prefix + "weight_ih" + suffix] = network.view(grad, "weight_ih", l, d)
+            named[prefix + "weight_hh" + suffix] = network.view(grad, "weight_hh", l, d)
+            # sklstm's single bias per gate receives the gradient of each of
+            # torch's two.
+            named[prefix + "bias_ih" + suffix] = network.view(grad, "bias", l, d)
+            named[prefix + "bias_hh" + suffix] = network.view(grad, "bias", l, d)
+    for j in range(len(network.dense_sizes)):
+        named[f"dense_layers.{j}.weight"] = network.view(grad, "dense_weight", j)
+        named[f"dense_layers.{j}.bias"] = network.view(grad, "dense_bias", j)
+    if network.embedding_dim:
+        named["embedding.weight"] = network.view(grad, "embedding")
     return named
 
 
+def _fitted(kind, n_samples, n_timesteps, n_features, dtype, per_step, embedding,
+            rng, **options):
+    """An estimator after one epoch (which sets its shapes), with its data."""
+    if embedding:
+        X = rng.randint(0, VOCAB_SIZE, size=(n_samples, n_timesteps)).astype(float)
+        X[0, 0] = VOCAB_SIZE - 1  # the vocabulary is inferred: use all of it
+        options["embedding_dim"] = 3
+    else:
+        X = rng.normal(size=(n_samples, n_timesteps, n_features))
+    lead = (n_samples, n_timesteps) if per_step else (n_samples,)
+    common = dict(random_state=0, dtype=dtype, return_sequences=per_step, **options)
+    if kind == "regression":
+        y = rng.normal(size=(*lead, 2))
+        estimator = LSTMRegressor(**common).partial_fit(X, y)
+    else:
+        n_classes = 2 if kind == "binary" else 3
+        y = rng.randint(0, n_classes, size=lead)
+        estimator = LSTMClassifier(**common).partial_fit(X, y,
+                                                          classes=np.arange(n_classes))
+    # Move the weights away from their structured initial values.
+    estimator._params += rng.normal(scale=0.1, size=estimator._params.shape).astype(dtype)
+    return estimator, X, y
+
+
 CASES = [
-    # (hidden sizes, n_samples, n_timesteps, n_features)
-    ((8,), 1, 1, 3),
-    ((8,), 5, 12, 3),
-    ((6, 5), 40, 7, 4),
-    ((4, 7, 3), 17, 3, 2),
+    # hidden sizes, n_samples, n_timesteps, n_features, options
+    ((8,), 1, 1, 3, {}),
+    ((8,), 5, 12, 3, {}),
+    ((6, 5), 40, 7, 4, {}),
+    ((4, 7, 3), 17, 3, 2, {}),
+    ((6, 5), 21, 6, 3, {"bidirectional": True}),
+    ((5,), 9, 5, 3, {"bidirectional": True, "dense_layer_sizes": (4, 3),
+                     "activation": "tanh"}),
+    ((4, 3), 8, 6, 2, {"per_step": True}),
+    ((4, 3), 8, 6, 2, {"per_step": True, "bidirectional": True,
+                       "dense_layer_sizes": (5,)}),
+    ((6,), 12, 5, 1, {"embedding": True}),
+    ((5, 4), 12, 5, 1, {"embedding": True, "bidirectional": True, "per_step": True}),
 ]
 
 
 @pytest.mark.parametrize("dtype, rtol, atol", [
     ("float64", 1e-6, 1e-10), ("float32", 1e-4, 1e-5)])
 @pytest.mark.parametrize("kind", ["regression", "binary", "multiclass"])
-@pytest.mark.parametrize("hidden_sizes, n_samples, n_timesteps, n_features", CASES)
+@pytest.mark.parametrize("hidden_sizes, n_samples, n_timesteps, n_features, options",
+                         CASES)
 def test_outputs_and_gradients_equal_torch(hidden_sizes, n_samples, n_timesteps,
-                                           n_features, kind, dtype, rtol, atol):
+                                           n_features, options, kind, dtype, rtol, atol):
     rng = np.random.RandomState(n_samples + len(hidden_sizes))
-    X = rng.normal(size=(n_samples, n_timesteps, n_features))
-    # One epoch sets the shapes; the noise then moves the weights away from
-    # their structured initial values.
-    if kind == "regression":
-        y = rng.normal(size=(n_samples, 2))
-        estimator = LSTMRegressor(hidden_sizes, random_state=0, dtype=dtype)
-        estimator.partial_fit(X, y)
-    else:
-        n_classes = 2 if kind == "binary" else 3
-        y = np.arange(n_samples) % n_classes
-        estimator = LSTMClassifier(hidden_sizes, random_state=0, dtype=dtype)
-        estimator.partial_fit(X, y, classes=np.arange(n_classes))
-    estimator._params += rng.normal(scale=0.1, size=estimator._params.shape).astype(dtype)
+    options = dict(options)
+    estimator, X, y = _fitted(kind, n_samples, n_timesteps, n_features, dtype,
+                              options.pop("per_step", False),
+                              options.pop("embedding", False), rng,
+                              hidden_layer_sizes=hidden_sizes, **options)
     torch_dtype = torch.float64 if dtype == "float64" else torch.float32
     model = _torch_twin(estimator, torch_dtype)
 
-    Xd = np.ascontiguousarray(X, dtype=dtype)
-    Y = estimator._encode_targets(y, reset=False)
+    X3 = estimator._check_X(X, reset=False)
+    Y = estimator._encode_targets(y, reset=False, n_timesteps=X3.shape[1])
     alpha = 0.05
-    loss, grad = estimator._network.loss_gradient(estimator._params, Xd, Y, alpha)
+    loss, grad = estimator._network.loss_gradient(estimator._params, X3, Y, alpha=alpha)
 
-    raw = model(torch.tensor(Xd))
-    expected_loss = _torch_loss(estimator, raw, torch.tensor(Y), model, alpha)
+    raw = model(torch.tensor(X3))
+    expected_loss = _torch_loss(estimator, raw, torch.tensor(Y), model, alpha, n_samples)
     expected_loss.backward()
 
     np.testing.assert_allclose(estimator._forward(X), raw.detach().numpy(),
@@ -120,20 +179,33 @@ def test_classifier_probabilities_equal_torch():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(30, 9, 2))
     y = rng.randint(0, 3, size=30)
-    clf = LSTMClassifier((5, 4), random_state=0, dtype="float64").partial_fit(
-        X, y, classes=[0, 1, 2])
+    clf = LSTMClassifier((5, 4), bidirectional=True, random_state=0,
+                         dtype="float64").partial_fit(X, y, classes=[0, 1, 2])
     model = _torch_twin(clf, torch.float64)
     expected = torch.softmax(model(torch.tensor(X)), dim=1).detach().numpy()
     np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-10)
 
 
+def test_transform_gives_torch_final_states():
+    rng = np.random.RandomState(2)
+    X = rng.normal(size=(10, 7, 3))
+    reg = LSTMRegressor((4, 5), bidirectional=True, random_state=0,
+                        dtype="float64").partial_fit(X, rng.normal(size=10))
+    model = _torch_twin(reg, torch.float64)
+    x = torch.tensor(X)
+    for lstm in model.lstm_layers:
+        x, (h_n, _) = lstm(x)
+    expected = torch.cat(list(h_n), dim=-1).detach().numpy()
+    np.testing.assert_allclose(reg.transform(X), expected, rtol=1e-10)
+
+
 def test_weights_from_torch_predict_as_torch():
     rng = np.random.RandomState(1)
     X = rng.normal(size=(12, 6, 3))
-    reg = LSTMRegressor((4, 4), random_state=0, dtype="float64")
+    reg = LSTMRegressor((4, 4), dense_layer_sizes=3, random_state=0, dtype="float64")
     reg.partial_fit(X, rng.normal(size=12))
     torch.manual_seed(0)
-    model = TorchModel(3, (4, 4), 1).double()
+    model = TorchModel(3, (4, 4), 1, dense_sizes=(3,)).double()
     from_torch_state_dict(reg, model.state_dict())
     expected = model(torch.tensor(X)).detach().numpy().ravel()
     np.testing.assert_allclose(reg.predict(X), expected, rtol=1e-10)
