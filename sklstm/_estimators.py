@@ -492,14 +492,25 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             sw = sw * class_weights
         return np.ascontiguousarray(sw, dtype=self.dtype)
 
-    def _validation_split(self, X, y, Y, weights):
-        """The held-out validation set of early stopping and what remains."""
+    def _validation_data(self, X, y, Y, weights, X_val, y_val, early_stopping):
+        """The validation set, if any: (X, y, Y, row weights) from X_val and
+        y_val, or held out of the training data for early stopping (which then
+        shrinks). Returns the training data and the validation set or None."""
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError("Pass both X_val and y_val, or neither.")
+            Xv = self._check_X(X_val, reset=False)
+            Yv = self._encode_targets(y_val, reset=False, n_timesteps=Xv.shape[1])
+            check_consistent_length(Xv, Yv)
+            return X, Y, weights, (Xv, y_val, Yv, None)
+        if not early_stopping:
+            return X, Y, weights, None
         n = X.shape[0]
         n_val = int(np.ceil(self.validation_fraction * n))
-        if n_val < 1 or n - n_val < 1:
+        if n - n_val < 1:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} leaves no sample "
-                f"to train on or to validate with, out of {n}.")
+                f"to train on out of {n}.")
         if self.validation_holdout == "last":
             train, val = np.arange(n - n_val), np.arange(n - n_val, n)
         else:
@@ -508,10 +519,93 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             train, val = train_test_split(np.arange(n), test_size=n_val,
                                           random_state=self._random_state,
                                           stratify=stratify)
-        row_weights = None if weights is None else weights.reshape(n, -1)
-        part = lambda A, idx: None if A is None else np.ascontiguousarray(A[idx])  # noqa: E731
-        return ((X[train], Y[train], part(row_weights, train)),
-                (X[val], np.asarray(y)[val], Y[val], part(row_weights, val)))
+        rows = None if weights is None else weights.reshape(n, -1)
+
+        def rows_of(samples):
+            return None if rows is None else np.ascontiguousarray(rows[samples].ravel())
+
+        return (X[train], Y[train], rows_of(train),
+                (X[val], np.asarray(y)[val], Y[val], rows_of(val)))
+
+    def _initialize(self, X, Y, architecture):
+        """New random weights and empty training records."""
+        self._fitted_architecture = architecture
+        self._random_state = check_random_state(self.random_state)
+        self._network = Network(
+            X.shape[2], architecture["hidden_layer_sizes"], Y.shape[-1],
+            self._loss_kind(), bidirectional=self.bidirectional,
+            peephole=self.peephole, dense_sizes=architecture["dense_layer_sizes"],
+            dense_activation=self.activation,
+            gate_activation=self.recurrent_activation,
+            cell_activation=self.cell_activation, per_step=self.return_sequences,
+            vocab_size=self.vocabulary_size_ if self.embedding_dim else 0,
+            embedding_dim=self.embedding_dim or 0)
+        self._params = self._network.init_params(self._random_state, self.dtype)
+        self._optimizer = None
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.best_loss_ = np.inf
+        self.validation_scores_ = None
+        self.validation_loss_curve_ = None
+        self.best_validation_score_ = None
+        self._no_improvement_count = 0
+
+    def _prepare_optimizer(self):
+        """Keep the optimizer's state unless the solver changed; take the
+        current hyper-parameters."""
+        if self._optimizer is None or self._optimizer.name != self.solver:
+            self._optimizer = Optimizer(self.solver, self._network.n_params,
+                                        self._params.dtype)
+            self._optimizer.learning_rate = self.learning_rate_init
+        self._optimizer.configure(
+            momentum=self.momentum, nesterov=self.nesterovs_momentum,
+            beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, rho=self.rho)
+        # Only SGD's invscaling and adaptive schedules move the rate.
+        if self.learning_rate == "constant" or self.solver != "sgd":
+            self._optimizer.learning_rate = self.learning_rate_init
+
+    def _batch_size(self, n_samples, incremental):
+        if self.batch_size == "auto":
+            return min(_AUTO_BATCH_SIZE, n_samples)
+        if self.batch_size > n_samples and not incremental:
+            warnings.warn(f"batch_size={self.batch_size} is larger than the "
+                          f"{n_samples} training samples; it is clipped to {n_samples}.")
+        return min(self.batch_size, n_samples)
+
+    def _epoch(self, X, Y, weights, batch_size, validation):
+        """One epoch of training, its records, and the schedule's step."""
+        start = time.perf_counter()
+        n_samples = X.shape[0]
+        order = (self._random_state.permutation(n_samples) if self.shuffle
+                 else np.arange(n_samples)).astype(np.intp)
+        seed = int(self._random_state.randint(0, np.iinfo(np.int64).max, dtype=np.int64))
+        loss = self._network.train_epoch(
+            self._params, X, Y, weights, order, batch_size, self._optimizer,
+            alpha=self.alpha, clip_norm=self.clip_norm or 0.0, dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout, seed=seed)
+        self.n_iter_ += 1
+        self.t_ += n_samples
+        self.loss_ = loss
+        self.loss_curve_.append(loss)
+        if not np.isfinite(loss):
+            raise ValueError(
+                f"Training diverged: the loss became {loss} at epoch {self.n_iter_}. "
+                f"Scale the inputs and targets, or lower learning_rate_init (now "
+                f"{self.learning_rate_init}).")
+        message = f"Epoch {self.n_iter_}, loss = {loss:.8f}"
+        if validation is not None:
+            Xv, yv, Yv, wv = validation
+            self.validation_scores_.append(self._score_flat(Xv, yv, wv))
+            self.validation_loss_curve_.append(
+                self._network.loss(self._params, Xv, Yv, wv, alpha=self.alpha))
+            message += (f", validation score = {self.validation_scores_[-1]:.6f}, "
+                        f"validation loss = {self.validation_loss_curve_[-1]:.8f}")
+        if self.verbose:
+            print(f"{message}, {time.perf_counter() - start:.3f} s")
+        if self.learning_rate == "invscaling" and self.solver == "sgd":
+            self._optimizer.learning_rate = (
+                self.learning_rate_init / (self.t_ + 1) ** self.power_t)
 
     def _fit(self, X, y, *, incremental, sample_weight=None, classes=None,
              X_val=None, y_val=None):
@@ -530,52 +624,13 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         Y = self._encode_targets(y, reset=fresh, n_timesteps=X.shape[1], classes=classes)
         check_consistent_length(X, Y)
         weights = self._row_weights(sample_weight, y, X.shape[0], X.shape[1])
-
         if fresh:
-            self._fitted_architecture = architecture
-            self._random_state = check_random_state(self.random_state)
-            self._network = Network(
-                X.shape[2], architecture["hidden_layer_sizes"], Y.shape[-1],
-                self._loss_kind(), bidirectional=self.bidirectional,
-                peephole=self.peephole, dense_sizes=architecture["dense_layer_sizes"],
-                dense_activation=self.activation,
-                gate_activation=self.recurrent_activation,
-                cell_activation=self.cell_activation, per_step=self.return_sequences,
-                vocab_size=self.vocabulary_size_ if self.embedding_dim else 0,
-                embedding_dim=self.embedding_dim or 0)
-            self._params = self._network.init_params(self._random_state, self.dtype)
-            self._optimizer = None
-            self.n_iter_ = 0
-            self.t_ = 0
-            self.loss_curve_ = []
-            self.best_loss_ = np.inf
-            self.validation_scores_ = None
-            self.validation_loss_curve_ = None
-            self.best_validation_score_ = None
-            self._no_improvement_count = 0
-
-        if self._optimizer is None or self._optimizer.name != self.solver:
-            self._optimizer = Optimizer(self.solver, self._network.n_params,
-                                        self._params.dtype)
-            self._optimizer.learning_rate = self.learning_rate_init
-        self._optimizer.configure(
-            momentum=self.momentum, nesterov=self.nesterovs_momentum,
-            beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, rho=self.rho)
-        if self.learning_rate == "constant" or self.solver != "sgd":
-            self._optimizer.learning_rate = self.learning_rate_init
+            self._initialize(X, Y, architecture)
+        self._prepare_optimizer()
 
         early_stopping = self.early_stopping and not incremental
-        validation = None
-        if X_val is not None or y_val is not None:
-            if X_val is None or y_val is None:
-                raise ValueError("Pass both X_val and y_val, or neither.")
-            Xv = self._check_X(X_val, reset=False)
-            Yv = self._encode_targets(y_val, reset=False, n_timesteps=Xv.shape[1])
-            check_consistent_length(Xv, Yv)
-            validation = (Xv, y_val, Yv, None)
-        elif early_stopping:
-            (X, Y, weights), validation = self._validation_split(X, y, Y, weights)
-            weights = None if weights is None else weights.ravel()
+        X, Y, weights, validation = self._validation_data(X, y, Y, weights, X_val, y_val,
+                                                          early_stopping)
         if validation is not None and self.validation_scores_ is None:
             self.validation_scores_ = []
             self.validation_loss_curve_ = []
@@ -583,64 +638,23 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if early_stopping:
             self.best_loss_ = None
             self._best_params = self._params.copy()
+        batch_size = self._batch_size(X.shape[0], incremental)
 
-        n_samples = X.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(_AUTO_BATCH_SIZE, n_samples)
-        else:
-            if self.batch_size > n_samples and not incremental:
-                warnings.warn(f"batch_size={self.batch_size} is larger than the "
-                              f"{n_samples} training samples; it is clipped to "
-                              f"{n_samples}.")
-            batch_size = min(self.batch_size, n_samples)
-
-        converged = False
+        stopped = incremental  # one epoch of partial_fit needs no convergence
         try:
             for _ in range(1 if incremental else self.max_iter):
-                start = time.perf_counter()
-                order = (self._random_state.permutation(n_samples) if self.shuffle
-                         else np.arange(n_samples)).astype(np.intp)
-                seed = int(self._random_state.randint(0, np.iinfo(np.int64).max,
-                                                      dtype=np.int64))
-                loss = self._network.train_epoch(
-                    self._params, X, Y, weights, order, batch_size, self._optimizer,
-                    alpha=self.alpha, clip_norm=self.clip_norm or 0.0,
-                    dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
-                    seed=seed)
-                self.n_iter_ += 1
-                self.t_ += n_samples
-                self.loss_ = loss
-                self.loss_curve_.append(loss)
-                if not np.isfinite(loss):
-                    raise ValueError(
-                        f"Training diverged: the loss became {loss} at epoch "
-                        f"{self.n_iter_}. Scale the inputs and targets, or lower "
-                        f"learning_rate_init (now {self.learning_rate_init}).")
-                message = f"Epoch {self.n_iter_}, loss = {loss:.8f}"
-                if validation is not None:
-                    Xv, yv, Yv, wv = validation
-                    score = self._score_flat(Xv, yv, wv)
-                    self.validation_scores_.append(score)
-                    self.validation_loss_curve_.append(self._network.loss(
-                        self._params, Xv, Yv, wv, alpha=self.alpha))
-                    message += (f", validation score = {score:.6f}, validation loss = "
-                                f"{self.validation_loss_curve_[-1]:.8f}")
-                if self.verbose:
-                    print(f"{message}, {time.perf_counter() - start:.3f} s")
-                if self.learning_rate == "invscaling" and self.solver == "sgd":
-                    self._optimizer.learning_rate = (
-                        self.learning_rate_init / (self.t_ + 1) ** self.power_t)
+                self._epoch(X, Y, weights, batch_size, validation)
                 if incremental:
-                    break  # one epoch, and no convergence check
+                    break
                 self._update_no_improvement_count(early_stopping)
                 if (self._no_improvement_count > self.n_iter_no_change
                         and self._stop_or_slow_down()):
-                    converged = True
+                    stopped = True
                     break
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
-            converged = True
-        if not converged and not incremental:
+            stopped = True
+        if not stopped:
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet.", ConvergenceWarning)

@@ -307,3 +307,15 @@ def test_architecture_change_blocks_warm_start():
     model.set_params(bidirectional=True)
     with pytest.raises(ValueError, match="bidirectional"):
         model.fit(X, y)
+
+
+def test_early_stopping_with_per_step_weights():
+    """Held-out rows keep one weight per step (a bug once left them 2D)."""
+    rng = np.random.RandomState(12)
+    X = rng.normal(size=(120, 6, 1))
+    Y = (np.cumsum(X[:, :, 0], axis=1) > 1).astype(int)
+    clf = quiet_fit(LSTMClassifier(8, return_sequences=True, class_weight="balanced",
+                                   early_stopping=True, max_iter=5, random_state=0),
+                    X, Y, sample_weight=rng.uniform(0.5, 2, size=120))
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert all(0 <= score <= 1 for score in clf.validation_scores_)
