@@ -813,7 +813,9 @@ def loss_gradient(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef floating[::1] ws_view = ws, grads_view = grads
     cdef double[::1] loss_view = chunk_loss
     cdef Py_ssize_t ws_size_c = ws_size
-    cdef const floating *sw = NULL if sample_weight is None else &sample_weight[0]
+    cdef const floating *sw = NULL
+    if sample_weight is not None:
+        sw = &sample_weight[0]
     cdef double loss
     with nogil:
         loss = _minibatch(&net, &train, &params[0], &X[0, 0, 0], T, &Y[0], sw,
@@ -838,7 +840,9 @@ def loss(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef floating[::1] ws_view = ws
     cdef double[::1] loss_view = chunk_loss
     cdef Py_ssize_t ws_size_c = ws_size
-    cdef const floating *sw = NULL if sample_weight is None else &sample_weight[0]
+    cdef const floating *sw = NULL
+    if sample_weight is not None:
+        sw = &sample_weight[0]
     cdef double value, penalty = 0
     with nogil:
         value = _minibatch(&net, &train, &params[0], &X[0, 0, 0], T, &Y[0], sw,
@@ -878,7 +882,9 @@ def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
     cdef floating[::1] ws_view = ws, grads_view = grads
     cdef double[::1] loss_view = chunk_loss
     cdef Py_ssize_t ws_size_c = ws_size
-    cdef const floating *sw = NULL if sample_weight is None else &sample_weight[0]
+    cdef const floating *sw = NULL
+    if sample_weight is not None:
+        sw = &sample_weight[0]
     with nogil:
         while start < n:
             n_batch = min(batch_size, n - start)
