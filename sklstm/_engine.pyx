@@ -142,9 +142,22 @@ ctypedef struct Work:
     Py_ssize_t gates[MAX_LAYERS][2]
     Py_ssize_t c[MAX_LAYERS][2]
     Py_ssize_t act_c[MAX_LAYERS][2]
-    Py_ssize_t h_drop[MAX_LAYERS][2]
+    Py_ssize_t h_in[MAX_LAYERS][2]
     Py_ssize_t mask_rec[MAX_LAYERS][2]
     Py_ssize_t dense[MAX_DENSE]
+
+
+# A chunk's sequences in packed order, as PyTorch's PackedSequence: sorted
+# longest first, so that the sequences still running at step t are the first
+# active[t]. Step t's rows start at offset[t]; row offset[t] + p belongs to the
+# p-th sequence. `rows` = offset[steps] counts real steps only: padding costs
+# nothing, and a sequence's results are those of running it alone.
+ctypedef struct Chunk:
+    Py_ssize_t n, steps, rows
+    Py_ssize_t *sample      # (n) sample ids, longest first
+    Py_ssize_t *length      # (n) their lengths
+    Py_ssize_t *active      # (steps) sequences running at step t
+    Py_ssize_t *offset      # (steps + 1) first row of step t
 
 
 cdef inline Py_ssize_t _hidden(const Net *net, Py_ssize_t l) noexcept nogil:
@@ -194,15 +207,49 @@ cdef Net _unpack(const Py_ssize_t[::1] layout):
     return net
 
 
-cdef Py_ssize_t _carve(const Net *net, const Train *train, Py_ssize_t T,
-                       Py_ssize_t bc, Work *w) noexcept nogil:
-    """Lay out a chunk's buffers; returns the elements they take."""
+cdef void _order_chunk(const Py_ssize_t *samples, Py_ssize_t n,
+                       const Py_ssize_t *lengths, Py_ssize_t *index_ws,
+                       Chunk *chunk) noexcept nogil:
+    """Pack the chunk of sequences `samples`: index_ws (OUT) holds its tables,
+    2 n + 2 * (longest length) + 1 elements."""
+    cdef Py_ssize_t p, q, sample, length, t, running
+    chunk.n = n
+    chunk.sample = index_ws
+    chunk.length = index_ws + n
+    # Insertion sort, longest first; stable, so ties keep the minibatch order.
+    for p in range(n):
+        sample = samples[p]
+        length = lengths[sample]
+        q = p
+        while q > 0 and chunk.length[q - 1] < length:
+            chunk.sample[q] = chunk.sample[q - 1]
+            chunk.length[q] = chunk.length[q - 1]
+            q -= 1
+        chunk.sample[q] = sample
+        chunk.length[q] = length
+    chunk.steps = chunk.length[0]
+    chunk.active = index_ws + 2 * n
+    chunk.offset = chunk.active + chunk.steps
+    chunk.offset[0] = 0
+    running = n
+    for t in range(chunk.steps):
+        while chunk.length[running - 1] <= t:
+            running -= 1
+        chunk.active[t] = running
+        chunk.offset[t + 1] = chunk.offset[t] + running
+    chunk.rows = chunk.offset[chunk.steps]
+
+
+cdef Py_ssize_t _carve(const Net *net, const Train *train, Py_ssize_t rows,
+                       Py_ssize_t n, Work *w) noexcept nogil:
+    """Lay out the buffers of a chunk of n sequences and `rows` real steps;
+    returns the elements they take."""
     cdef Py_ssize_t l, d, j, H, width, pos = 0
-    cdef Py_ssize_t rows = T * bc if net.per_step else bc
+    cdef Py_ssize_t head_rows = rows if net.per_step else n
     cdef Py_ssize_t max_width = net.input_size, max_hidden = 0, max_head = 0
     cdef Py_ssize_t K = net.n_outputs
     w.x_in = pos
-    pos += T * bc * net.input_size
+    pos += rows * net.input_size
     for l in range(net.n_layers):
         H = _hidden(net, l)
         width = _input_width(net, l)
@@ -210,77 +257,77 @@ cdef Py_ssize_t _carve(const Net *net, const Train *train, Py_ssize_t T,
         max_width = max(max_width, net.n_dirs * H)
         if l > 0 and train.dropout > 0:
             w.mask_in[l] = pos
-            pos += bc * width
+            pos += n * width
             w.drop_in[l] = pos
-            pos += T * bc * width
+            pos += rows * width
         w.out[l] = pos
-        pos += T * bc * net.n_dirs * H
+        pos += rows * net.n_dirs * H
         for d in range(net.n_dirs):
             w.gates[l][d] = pos
-            pos += T * bc * 4 * H
+            pos += rows * 4 * H
             w.c[l][d] = pos
-            pos += T * bc * H
+            pos += rows * H
             w.act_c[l][d] = pos
-            pos += T * bc * H
-            if train.recurrent_dropout > 0:
-                w.mask_rec[l][d] = pos
-                pos += bc * H
-                w.h_drop[l][d] = pos
-                pos += T * bc * H
+            pos += rows * H
+            w.h_in[l][d] = pos
+            pos += rows * H
+            w.mask_rec[l][d] = pos
+            pos += n * H if train.recurrent_dropout > 0 else 0
     w.mask_head = pos
-    pos += bc * _head_width(net, 0) if train.dropout > 0 else 0
+    pos += n * _head_width(net, 0) if train.dropout > 0 else 0
     w.feat = pos
-    pos += rows * _head_width(net, 0)
+    pos += head_rows * _head_width(net, 0)
     for j in range(net.n_dense + 1):
         max_head = max(max_head, _head_width(net, j))
         if j < net.n_dense:
             w.dense[j] = pos
-            pos += rows * _head_width(net, j + 1)
+            pos += head_rows * _head_width(net, j + 1)
     w.raw = pos
-    w.draw = pos + rows * K
-    w.y = pos + 2 * rows * K
-    w.sw = pos + 3 * rows * K
-    pos += 3 * rows * K + rows
+    w.draw = pos + head_rows * K
+    w.y = pos + 2 * head_rows * K
+    w.sw = pos + 3 * head_rows * K
+    pos += 3 * head_rows * K + head_rows
     w.dA = pos
-    w.dA2 = pos + rows * max_head
-    pos += 2 * rows * max_head
+    w.dA2 = pos + head_rows * max_head
+    pos += 2 * head_rows * max_head
     w.dh = pos
-    pos += T * bc * max_width
+    pos += rows * max_width
     w.dc = pos
-    w.tmp = pos + bc * max_hidden
-    pos += 2 * bc * max_hidden
+    w.tmp = pos + n * max_hidden
+    pos += 2 * n * max_hidden
     return pos
 
 
-cdef double _flops(const Net *net, Py_ssize_t T, Py_ssize_t n_batch) noexcept nogil:
-    """Floating-point operations of a forward and backward pass (DESIGN.md)."""
+cdef double _flops(const Net *net, Py_ssize_t steps) noexcept nogil:
+    """Floating-point operations of a forward and backward pass over `steps`
+    real timesteps (DESIGN.md: 24 H (D + H) per step, layer and direction)."""
     cdef Py_ssize_t l, H
     cdef double flops = 0
     for l in range(net.n_layers):
         H = _hidden(net, l)
-        flops += 24.0 * n_batch * T * H * (_input_width(net, l) + H) * net.n_dirs
+        flops += 24.0 * steps * H * (_input_width(net, l) + H) * net.n_dirs
     return flops
 
 
-cdef inline void _mask(Py_ssize_t bc, Py_ssize_t width, const Py_ssize_t *samples,
-                       const Train *train, uint64_t site, double rate,
-                       floating *mask) noexcept nogil:
+cdef inline void _mask(const Chunk *ch, Py_ssize_t width, const Train *train,
+                       uint64_t site, double rate, floating *mask) noexcept nogil:
+    """One dropout mask per sequence of the chunk, (n, width)."""
     if floating is float:
-        sklstm_dropout_mask_f(bc, width, samples, train.seed, site, rate, mask)
+        sklstm_dropout_mask_f(ch.n, width, ch.sample, train.seed, site, rate, mask)
     else:
-        sklstm_dropout_mask_d(bc, width, samples, train.seed, site, rate, mask)
+        sklstm_dropout_mask_d(ch.n, width, ch.sample, train.seed, site, rate, mask)
 
 
-cdef void _apply_mask(Py_ssize_t rows, Py_ssize_t bc, Py_ssize_t width,
-                      const floating *mask, const floating *src, Py_ssize_t ld_src,
-                      floating *dst, Py_ssize_t ld_dst) noexcept nogil:
-    """dst[r] = src[r] * mask[r % bc]: time-major rows share their sample's mask."""
-    cdef Py_ssize_t r, u
-    cdef const floating *m
-    for r in range(rows):
-        m = mask + (r % bc) * width
-        for u in range(width):
-            dst[r * ld_dst + u] = src[r * ld_src + u] * m[u]
+cdef void _mask_rows(const Chunk *ch, Py_ssize_t width, const floating *mask,
+                     const floating *src, floating *dst) noexcept nogil:
+    """dst = src * mask for packed rows (width columns), each row masked by
+    its sequence's mask; dst may be src."""
+    cdef Py_ssize_t t, p, u, r
+    for t in range(ch.steps):
+        for p in range(ch.active[t]):
+            r = ch.offset[t] + p
+            for u in range(width):
+                dst[r * width + u] = src[r * width + u] * mask[p * width + u]
 
 
 cdef void _add_bias(Py_ssize_t rows, Py_ssize_t width, const floating *bias,
@@ -300,33 +347,53 @@ cdef void _sum_rows(Py_ssize_t rows, Py_ssize_t width, const floating *A,
             out[u] += A[r * width + u]
 
 
+cdef void _scatter(const Net *net, const Chunk *ch, const Py_ssize_t *starts,
+                   Py_ssize_t width, const floating *rows_in,
+                   floating *out) noexcept nogil:
+    """Write a chunk's head rows to `out`: one row per sequence at its sample
+    id, or per step at the sequence's own rows (end to end, as X's values)."""
+    cdef Py_ssize_t t, p
+    for p in range(ch.n):
+        if not net.per_step:
+            memcpy(out + ch.sample[p] * width, rows_in + p * width,
+                   width * sizeof(floating))
+            continue
+        for t in range(ch.length[p]):
+            memcpy(out + (starts[ch.sample[p]] + t) * width,
+                   rows_in + (ch.offset[t] + p) * width, width * sizeof(floating))
+
+
 cdef double _chunk_pass(
     const Net *net, const Train *train, const floating *params,
-    const floating *X, Py_ssize_t T, const floating *Y, const floating *sample_weight,
-    const Py_ssize_t *samples, Py_ssize_t bc, double scale,
-    floating *ws,           # OUT: scratch of _carve(net, train, T, bc) elements
+    const floating *X, const Py_ssize_t *starts, const Py_ssize_t *lengths,
+    const floating *Y, const floating *weights,
+    const Py_ssize_t *samples, Py_ssize_t n, double scale,
+    floating *ws,           # OUT: scratch, _carve(net, train, rows, n) elements
+    Py_ssize_t *index_ws,   # OUT: scratch for the packing tables
     floating *grad,         # OUT: this chunk's gradient (n_params), or NULL
-    floating *out,          # OUT: outputs (or head features) at `samples`, or NULL
+    floating *out,          # OUT: outputs (or head features), or NULL
     bint features,          # whether `out` receives the head's input features
 ) noexcept nogil:
-    """Forward pass of the sequences X[samples[:bc]] and, when `grad` is not
-    NULL, their backward pass. Returns the chunk's weighted loss sum (0 when
-    Y is NULL). The loss gradient is scaled by `scale` (1 / minibatch weight)."""
+    """Forward pass of the sequences `samples[:n]` and, when `grad` is not
+    NULL, their backward pass. Sequence s has lengths[s] steps, the rows
+    starts[s] .. of X (and, for per-step heads, of Y and weights). Returns the
+    chunk's weighted loss sum (0 when Y is NULL); the loss gradient is scaled
+    by `scale` (1 / minibatch weight)."""
     cdef:
+        Chunk ch
         Work w
         Py_ssize_t D = net.input_size, K = net.n_outputs, L = net.n_layers
-        Py_ssize_t nd = net.n_dirs, rows = T * bc if net.per_step else bc
-        Py_ssize_t l, d, j, s, t, tp, b, k, u, r, H, G, ldo, width, F, F_prev, token
+        Py_ssize_t nd = net.n_dirs
+        Py_ssize_t l, d, j, s, t, k, kp, row, prev, p, u, r, src
+        Py_ssize_t H, G, ldo, width, F, F_prev, token, R, rows
         bint dropping = train.dropout > 0, rec_dropping = train.recurrent_dropout > 0
-        bint first
         floating *inp
         floating *layer_out
         floating *gates
         floating *c
         floating *act_c
-        floating *h_drop = NULL
+        floating *h_in
         floating *mask_rec = NULL
-        floating *h_prev
         floating *A
         floating *cur
         floating *target
@@ -336,25 +403,29 @@ cdef double _chunk_pass(
         floating *dh
         floating *sw = NULL
         const floating *peep
+        const floating *w_hh
         double loss = 0
-        Py_ssize_t ld_prev
 
-    _carve(net, train, T, bc, &w)
+    _order_chunk(samples, n, lengths, index_ws, &ch)
+    R = ch.rows
+    rows = R if net.per_step else n
+    _carve(net, train, R, n, &w)
     raw = ws + w.raw
     draw = ws + w.draw
     dh = ws + w.dh
 
-    # Gather the chunk time-major: x_in[t, b, :] = X[samples[b], t, :], or the
-    # embedding row of the token X[samples[b], t].
-    for t in range(T):
-        for b in range(bc):
+    # Gather the packed input: the features of each step, or the embedding
+    # row of its token.
+    for t in range(ch.steps):
+        for p in range(ch.active[t]):
+            r = ch.offset[t] + p
+            src = starts[ch.sample[p]] + t
             if net.embedding >= 0:
-                token = <Py_ssize_t> X[samples[b] * T + t]
-                memcpy(ws + w.x_in + (t * bc + b) * D, params + net.embedding + token * D,
+                token = <Py_ssize_t> X[src]
+                memcpy(ws + w.x_in + r * D, params + net.embedding + token * D,
                        D * sizeof(floating))
             else:
-                memcpy(ws + w.x_in + (t * bc + b) * D, X + (samples[b] * T + t) * D,
-                       D * sizeof(floating))
+                memcpy(ws + w.x_in + r * D, X + src * D, D * sizeof(floating))
 
     for l in range(L):
         H = _hidden(net, l)
@@ -363,64 +434,81 @@ cdef double _chunk_pass(
         width = _input_width(net, l)
         inp = ws + (w.x_in if l == 0 else w.out[l - 1])
         if l > 0 and dropping:
-            _mask(bc, width, samples, train, l, train.dropout, ws + w.mask_in[l])
-            _apply_mask(T * bc, bc, width, ws + w.mask_in[l], inp, width,
-                        ws + w.drop_in[l], width)
+            _mask(&ch, width, train, l, train.dropout, ws + w.mask_in[l])
+            _mask_rows(&ch, width, ws + w.mask_in[l], inp, ws + w.drop_in[l])
             inp = ws + w.drop_in[l]
         layer_out = ws + w.out[l]
         for d in range(nd):
             gates = ws + w.gates[l][d]
             c = ws + w.c[l][d]
             act_c = ws + w.act_c[l][d]
+            h_in = ws + w.h_in[l][d]
+            w_hh = params + _offset(net, l, d, D_WEIGHT_HH)
             peep = params + _offset(net, l, d, D_PEEPHOLE) if net.peephole else NULL
-            gemm(c'n', c't', T * bc, G, width, inp, width,
+            gemm(c'n', c't', R, G, width, inp, width,
                  params + _offset(net, l, d, D_WEIGHT_IH), width, 0, gates, G)
             if rec_dropping:
                 mask_rec = ws + w.mask_rec[l][d]
-                h_drop = ws + w.h_drop[l][d]
-                _mask(bc, H, samples, train, RECURRENT_SITE + 2 * l + d,
+                _mask(&ch, H, train, RECURRENT_SITE + 2 * l + d,
                       train.recurrent_dropout, mask_rec)
-            for s in range(T):
-                t = s if d == 0 else T - 1 - s
-                tp = t - 1 if d == 0 else t + 1
-                if s > 0:
-                    h_prev = layer_out + tp * bc * ldo + d * H
-                    ld_prev = ldo
-                    if rec_dropping:
-                        _apply_mask(bc, bc, H, mask_rec, h_prev, ldo,
-                                    h_drop + tp * bc * H, H)
-                        h_prev = h_drop + tp * bc * H
-                        ld_prev = H
-                    gemm(c'n', c't', bc, G, H, h_prev, ld_prev,
-                         params + _offset(net, l, d, D_WEIGHT_HH), H, 1,
-                         gates + t * bc * G, G)
-                _cell_forward(bc, H, params + _offset(net, l, d, D_BIAS), peep,
-                              c + tp * bc * H if s > 0 else NULL,
-                              gates + t * bc * G, c + t * bc * H, act_c + t * bc * H,
-                              layer_out + t * bc * ldo + d * H, ldo,
-                              net.gate_act, net.cell_act)
+            for s in range(ch.steps):
+                # The reverse direction walks t backwards; each sequence starts
+                # at its own last step, with a zero state.
+                t = s if d == 0 else ch.steps - 1 - s
+                k = ch.active[t]
+                row = ch.offset[t]
+                if d == 0:
+                    kp = k if t > 0 else 0
+                    prev = ch.offset[t - 1] if t > 0 else 0
+                else:
+                    kp = ch.active[t + 1] if t + 1 < ch.steps else 0
+                    prev = ch.offset[t + 1] if t + 1 < ch.steps else 0
+                # h_in: the h entering step t (dropped out when asked), kept
+                # for dW_hh; zero for sequences that start here.
+                for p in range(k):
+                    for u in range(H):
+                        h_in[(row + p) * H + u] = (
+                            0 if p >= kp else
+                            layer_out[(prev + p) * ldo + d * H + u]
+                            * (mask_rec[p * H + u] if rec_dropping else 1))
+                if kp > 0:
+                    gemm(c'n', c't', kp, G, H, h_in + row * H, H, w_hh, H, 1,
+                         gates + row * G, G)
+                    _cell_forward(kp, H, params + _offset(net, l, d, D_BIAS), peep,
+                                  c + prev * H, gates + row * G, c + row * H,
+                                  act_c + row * H, layer_out + row * ldo + d * H, ldo,
+                                  net.gate_act, net.cell_act)
+                if k > kp:
+                    row += kp
+                    _cell_forward(k - kp, H, params + _offset(net, l, d, D_BIAS), peep,
+                                  NULL, gates + row * G, c + row * H, act_c + row * H,
+                                  layer_out + row * ldo + d * H, ldo,
+                                  net.gate_act, net.cell_act)
 
-    # The head's input: every step, or the final state of each direction.
+    # The head's input: every step, or the final state of each direction
+    # (forward after the sequence's own last step, reverse after the first).
     H = _hidden(net, L - 1)
     F = nd * H
     layer_out = ws + w.out[L - 1]
     feat = ws + w.feat
+    if dropping:
+        _mask(&ch, F, train, L, train.dropout, ws + w.mask_head)
     if net.per_step:
         if dropping:
-            _mask(bc, F, samples, train, L, train.dropout, ws + w.mask_head)
-            _apply_mask(rows, bc, F, ws + w.mask_head, layer_out, F, feat, F)
+            _mask_rows(&ch, F, ws + w.mask_head, layer_out, feat)
         else:
             feat = layer_out
     else:
-        for b in range(bc):
-            memcpy(feat + b * F, layer_out + ((T - 1) * bc + b) * F, H * sizeof(floating))
+        for p in range(n):
+            memcpy(feat + p * F, layer_out + (ch.offset[ch.length[p] - 1] + p) * F,
+                   H * sizeof(floating))
             if nd == 2:
-                memcpy(feat + b * F + H, layer_out + b * F + H, H * sizeof(floating))
-        if dropping:
-            _mask(bc, F, samples, train, L, train.dropout, ws + w.mask_head)
-            _apply_mask(bc, bc, F, ws + w.mask_head, feat, F, feat, F)
+                memcpy(feat + p * F + H, layer_out + p * F + H, H * sizeof(floating))
+            if dropping:
+                for u in range(F):
+                    feat[p * F + u] *= ws[w.mask_head + p * F + u]
     if features:
-        _scatter_rows(net, T, bc, samples, F, feat, out)
+        _scatter(net, &ch, starts, F, feat, out)
         return 0
 
     A = feat
@@ -436,22 +524,25 @@ cdef double _chunk_pass(
     gemm(c'n', c't', rows, K, F, A, F, params + net.out_weight, F, 0, raw, K)
     _add_bias(rows, K, params + net.out_bias, raw)
     if out != NULL:
-        _scatter_rows(net, T, bc, samples, K, raw, out)
+        _scatter(net, &ch, starts, K, raw, out)
     if Y == NULL:
         return 0
 
-    for r in range(rows):
-        b = r % bc
-        t = r // bc
-        memcpy(ws + w.y + r * K,
-               Y + (samples[b] * T + t if net.per_step else samples[b]) * K,
-               K * sizeof(floating))
-    if sample_weight != NULL:
+    if weights != NULL:
         sw = ws + w.sw
-        for r in range(rows):
-            b = r % bc
-            t = r // bc
-            sw[r] = sample_weight[samples[b] * T + t if net.per_step else samples[b]]
+    if net.per_step:
+        for t in range(ch.steps):
+            for p in range(ch.active[t]):
+                r = ch.offset[t] + p
+                src = starts[ch.sample[p]] + t
+                memcpy(ws + w.y + r * K, Y + src * K, K * sizeof(floating))
+                if sw != NULL:
+                    sw[r] = weights[src]
+    else:
+        for p in range(n):
+            memcpy(ws + w.y + p * K, Y + ch.sample[p] * K, K * sizeof(floating))
+            if sw != NULL:
+                sw[p] = weights[ch.sample[p]]
     if floating is float:
         loss = sklstm_loss_f(net.loss, rows, K, raw, ws + w.y, sw, scale,
                              draw if grad != NULL else NULL)
@@ -490,17 +581,21 @@ cdef double _chunk_pass(
     # cur is the gradient of the head's input; route it to the top layer's h.
     H = _hidden(net, L - 1)
     F = nd * H
-    if dropping:
-        _apply_mask(rows, bc, F, ws + w.mask_head, cur, F, cur, F)
     if net.per_step:
+        if dropping:
+            _mask_rows(&ch, F, ws + w.mask_head, cur, cur)
         if cur != dh:
-            memcpy(dh, cur, T * bc * F * sizeof(floating))
+            memcpy(dh, cur, R * F * sizeof(floating))
     else:
-        memset(dh, 0, T * bc * F * sizeof(floating))
-        for b in range(bc):
-            memcpy(dh + ((T - 1) * bc + b) * F, cur + b * F, H * sizeof(floating))
+        memset(dh, 0, R * F * sizeof(floating))
+        for p in range(n):
+            if dropping:
+                for u in range(F):
+                    cur[p * F + u] *= ws[w.mask_head + p * F + u]
+            memcpy(dh + (ch.offset[ch.length[p] - 1] + p) * F, cur + p * F,
+                   H * sizeof(floating))
             if nd == 2:
-                memcpy(dh + b * F + H, cur + b * F + H, H * sizeof(floating))
+                memcpy(dh + p * F + H, cur + p * F + H, H * sizeof(floating))
 
     for l in range(L - 1, -1, -1):
         H = _hidden(net, l)
@@ -511,86 +606,79 @@ cdef double _chunk_pass(
             inp = ws + w.x_in
         else:
             inp = ws + (w.drop_in[l] if dropping else w.out[l - 1])
-        layer_out = ws + w.out[l]
         for d in range(nd):
             gates = ws + w.gates[l][d]
             c = ws + w.c[l][d]
             act_c = ws + w.act_c[l][d]
+            h_in = ws + w.h_in[l][d]
+            w_hh = params + _offset(net, l, d, D_WEIGHT_HH)
             peep = params + _offset(net, l, d, D_PEEPHOLE) if net.peephole else NULL
             if rec_dropping:
                 mask_rec = ws + w.mask_rec[l][d]
-                h_drop = ws + w.h_drop[l][d]
-            memset(ws + w.dc, 0, bc * H * sizeof(floating))
-            for s in range(T):
+            memset(ws + w.dc, 0, n * H * sizeof(floating))
+            for s in range(ch.steps):
                 # The forward walk in reverse.
-                t = T - 1 - s if d == 0 else s
-                tp = t - 1 if d == 0 else t + 1
-                first = t == 0 if d == 0 else t == T - 1
-                _cell_backward(bc, H, peep, gates + t * bc * G,
-                               NULL if first else c + tp * bc * H, c + t * bc * H,
-                               act_c + t * bc * H, dh + t * bc * ldo + d * H, ldo,
-                               ws + w.dc, grad + _offset(net, l, d, D_BIAS),
-                               grad + _offset(net, l, d, D_PEEPHOLE) if net.peephole else NULL,
-                               net.gate_act, net.cell_act)
-                if first:
+                t = ch.steps - 1 - s if d == 0 else s
+                k = ch.active[t]
+                row = ch.offset[t]
+                if d == 0:
+                    kp = k if t > 0 else 0
+                    prev = ch.offset[t - 1] if t > 0 else 0
+                else:
+                    kp = ch.active[t + 1] if t + 1 < ch.steps else 0
+                    prev = ch.offset[t + 1] if t + 1 < ch.steps else 0
+                if kp > 0:
+                    _cell_backward(kp, H, peep, gates + row * G, c + prev * H,
+                                   c + row * H, act_c + row * H,
+                                   dh + row * ldo + d * H, ldo, ws + w.dc,
+                                   grad + _offset(net, l, d, D_BIAS),
+                                   grad + _offset(net, l, d, D_PEEPHOLE)
+                                   if net.peephole else NULL,
+                                   net.gate_act, net.cell_act)
+                if k > kp:
+                    _cell_backward(k - kp, H, peep, gates + (row + kp) * G, NULL,
+                                   c + (row + kp) * H, act_c + (row + kp) * H,
+                                   dh + (row + kp) * ldo + d * H, ldo,
+                                   ws + w.dc + kp * H,
+                                   grad + _offset(net, l, d, D_BIAS),
+                                   grad + _offset(net, l, d, D_PEEPHOLE)
+                                   if net.peephole else NULL,
+                                   net.gate_act, net.cell_act)
+                if kp == 0:
                     continue
                 if rec_dropping:
-                    gemm(c'n', c'n', bc, H, G, gates + t * bc * G, G,
-                         params + _offset(net, l, d, D_WEIGHT_HH), H, 0, ws + w.tmp, H)
-                    for b in range(bc):
+                    gemm(c'n', c'n', kp, H, G, gates + row * G, G, w_hh, H, 0,
+                         ws + w.tmp, H)
+                    for p in range(kp):
                         for u in range(H):
-                            dh[(tp * bc + b) * ldo + d * H + u] += (
-                                ws[w.tmp + b * H + u] * mask_rec[b * H + u])
+                            dh[(prev + p) * ldo + d * H + u] += (
+                                ws[w.tmp + p * H + u] * mask_rec[p * H + u])
                 else:
-                    gemm(c'n', c'n', bc, H, G, gates + t * bc * G, G,
-                         params + _offset(net, l, d, D_WEIGHT_HH), H, 1,
-                         dh + tp * bc * ldo + d * H, ldo)
-            # `gates` now holds dZ for every step.
-            gemm(c't', c'n', G, width, T * bc, gates, G, inp, width, 0,
+                    gemm(c'n', c'n', kp, H, G, gates + row * G, G, w_hh, H, 1,
+                         dh + prev * ldo + d * H, ldo)
+            # `gates` now holds dZ for every step, each row beside the h that
+            # entered it in h_in.
+            gemm(c't', c'n', G, width, R, gates, G, inp, width, 0,
                  grad + _offset(net, l, d, D_WEIGHT_IH), width)
-            if T > 1:
-                # Pair dZ_t with the h that entered step t: h_{t-1} forward,
-                # h_{t+1} in reverse.
-                h_prev = h_drop if rec_dropping else layer_out + d * H
-                ld_prev = H if rec_dropping else ldo
-                gemm(c't', c'n', G, H, (T - 1) * bc,
-                     gates + bc * G if d == 0 else gates, G,
-                     h_prev if d == 0 else h_prev + bc * ld_prev, ld_prev, 0,
-                     grad + _offset(net, l, d, D_WEIGHT_HH), H)
-            else:
-                memset(grad + _offset(net, l, d, D_WEIGHT_HH), 0, G * H * sizeof(floating))
+            gemm(c't', c'n', G, H, R, gates, G, h_in, H, 0,
+                 grad + _offset(net, l, d, D_WEIGHT_HH), H)
         if l == 0 and net.embedding < 0:
             break
         # The gradient reaching this layer's input; its own dh is done.
         for d in range(nd):
-            gemm(c'n', c'n', T * bc, width, 4 * H, ws + w.gates[l][d], 4 * H,
+            gemm(c'n', c'n', R, width, 4 * H, ws + w.gates[l][d], 4 * H,
                  params + _offset(net, l, d, D_WEIGHT_IH), width, 0 if d == 0 else 1,
                  dh, width)
         if l > 0 and dropping:
-            _apply_mask(T * bc, bc, width, ws + w.mask_in[l], dh, width, dh, width)
+            _mask_rows(&ch, width, ws + w.mask_in[l], dh, dh)
     if net.embedding >= 0:
-        for t in range(T):
-            for b in range(bc):
-                token = <Py_ssize_t> X[samples[b] * T + t]
+        for t in range(ch.steps):
+            for p in range(ch.active[t]):
+                r = ch.offset[t] + p
+                token = <Py_ssize_t> X[starts[ch.sample[p]] + t]
                 for u in range(D):
-                    grad[net.embedding + token * D + u] += dh[(t * bc + b) * D + u]
+                    grad[net.embedding + token * D + u] += dh[r * D + u]
     return loss
-
-
-cdef void _scatter_rows(const Net *net, Py_ssize_t T, Py_ssize_t bc,
-                        const Py_ssize_t *samples, Py_ssize_t width,
-                        const floating *rows_in, floating *out) noexcept nogil:
-    """Write a chunk's time-major rows to their samples' rows of `out`:
-    (n, width) for final-state heads, (n, T, width) for per-step ones."""
-    cdef Py_ssize_t t, b
-    for b in range(bc):
-        if net.per_step:
-            for t in range(T):
-                memcpy(out + (samples[b] * T + t) * width,
-                       rows_in + (t * bc + b) * width, width * sizeof(floating))
-        else:
-            memcpy(out + samples[b] * width, rows_in + b * width,
-                   width * sizeof(floating))
 
 
 cdef void _cell_forward(Py_ssize_t bc, Py_ssize_t H, const floating *bias,
@@ -635,10 +723,12 @@ cdef void _activation_backward(Py_ssize_t n, int activation, const floating *y,
 
 cdef double _minibatch(
     const Net *net, const Train *train, const floating *params,
-    const floating *X, Py_ssize_t T, const floating *Y, const floating *sample_weight,
+    const floating *X, const Py_ssize_t *starts, const Py_ssize_t *lengths,
+    const floating *Y, const floating *weights,
     const Py_ssize_t *samples, Py_ssize_t n_batch, Py_ssize_t chunk_size,
     double alpha, double clip_norm, int n_threads,
-    floating *ws, Py_ssize_t ws_size,   # OUT: n_threads workspaces
+    floating *ws, Py_ssize_t ws_size,      # OUT: n_threads workspaces
+    Py_ssize_t *index_ws, Py_ssize_t index_size,
     floating *grads,    # OUT: ceil(n_batch / chunk_size) * n_params, or NULL;
                         #      grads[:n_params] ends as the minibatch gradient
     double *chunk_loss,  # OUT: one per chunk
@@ -651,41 +741,45 @@ cdef double _minibatch(
     global norm of at most `clip_norm` (when > 0), in grads[:n_params]."""
     cdef:
         Py_ssize_t n_chunks = (n_batch + chunk_size - 1) // chunk_size
-        Py_ssize_t c, p, n_params = net.n_params
+        Py_ssize_t c, p, t, steps = 0, n_params = net.n_params
         Py_ssize_t tid
         double total_weight = 0, scale = 0, loss = 0, penalty = 0, norm = 0
         floating acc
         floating factor
 
+    for c in range(n_batch):
+        steps += lengths[samples[c]]
     if Y != NULL:
-        if sample_weight == NULL:
-            total_weight = n_batch * T if net.per_step else n_batch
-        elif net.per_step:
-            for c in range(n_batch):
-                for p in range(T):
-                    total_weight += sample_weight[samples[c] * T + p]
+        # The loss is a mean over the output rows: sequences, or real steps.
+        if weights == NULL:
+            total_weight = steps if net.per_step else n_batch
         else:
             for c in range(n_batch):
-                total_weight += sample_weight[samples[c]]
+                if net.per_step:
+                    for t in range(lengths[samples[c]]):
+                        total_weight += weights[starts[samples[c]] + t]
+                else:
+                    total_weight += weights[samples[c]]
         # All-zero weights leave nothing to learn from: a zero gradient.
         scale = 1 / total_weight if total_weight > 0 else 0
 
-    if _flops(net, T, n_batch) < PARALLEL_MIN_FLOPS:
+    if _flops(net, steps) < PARALLEL_MIN_FLOPS:
         n_threads = 1
     if n_chunks == 1 or n_threads == 1:
         for c in range(n_chunks):
             chunk_loss[c] = _chunk_pass(
-                net, train, params, X, T, Y, sample_weight, samples + c * chunk_size,
-                min(chunk_size, n_batch - c * chunk_size), scale, ws,
-                grads + c * n_params if grads != NULL else NULL, out, features)
+                net, train, params, X, starts, lengths, Y, weights,
+                samples + c * chunk_size, min(chunk_size, n_batch - c * chunk_size),
+                scale, ws, index_ws, grads + c * n_params if grads != NULL else NULL,
+                out, features)
     else:
         with parallel(num_threads=min(n_threads, n_chunks)):
             tid = omp_get_thread_num()
             for c in prange(n_chunks, schedule='static'):
                 chunk_loss[c] = _chunk_pass(
-                    net, train, params, X, T, Y, sample_weight, samples + c * chunk_size,
-                    min(chunk_size, n_batch - c * chunk_size), scale,
-                    ws + tid * ws_size,
+                    net, train, params, X, starts, lengths, Y, weights,
+                    samples + c * chunk_size, min(chunk_size, n_batch - c * chunk_size),
+                    scale, ws + tid * ws_size, index_ws + tid * index_size,
                     grads + c * n_params if grads != NULL else NULL, out, features)
 
     if Y == NULL:
@@ -754,18 +848,32 @@ def max_threads():
     return omp_get_max_threads()
 
 
-cdef tuple _buffers(const Net *net, const Train *train, Py_ssize_t T,
-                    Py_ssize_t n_batch, Py_ssize_t chunk_size, int n_threads, dtype,
-                    bint with_grads):
-    """Per-thread workspaces, per-chunk gradients and losses for _minibatch."""
-    cdef Work w
-    n_chunks = (n_batch + chunk_size - 1) // chunk_size
-    n_threads = max(1, min(n_threads, n_chunks))
-    ws_size = _carve(net, train, T, min(chunk_size, n_batch), &w)
-    ws = np.empty(n_threads * ws_size, dtype=dtype)
-    grads = np.empty(n_chunks * net.n_params if with_grads else 1, dtype=dtype)
-    chunk_loss = np.empty(n_chunks, dtype=np.float64)
-    return ws, ws_size, grads, chunk_loss
+# The Python entry points take sequences end to end: X of shape
+# (total steps, n_inputs) and, for each sequence, its first row (`starts`) and
+# its number of steps (`lengths`). A 3D array (n, T, D) is the special case
+# starts = T * arange(n), lengths = T.
+
+cdef class _Buffers:
+    """Per-thread workspaces, per-chunk gradients and losses for _minibatch,
+    sized for minibatches of n_batch sequences of at most max_length steps."""
+    cdef public object ws, index_ws, grads, chunk_loss
+    cdef public Py_ssize_t ws_size, index_size
+
+    def __init__(self, const Py_ssize_t[::1] layout, double dropout,
+                 double recurrent_dropout, Py_ssize_t max_length, Py_ssize_t n_batch,
+                 Py_ssize_t chunk_size, int n_threads, dtype, bint with_grads):
+        cdef Net net = _unpack(layout)
+        cdef Train train = _train(dropout, recurrent_dropout, 0)
+        cdef Work w
+        cdef Py_ssize_t n_chunks = (n_batch + chunk_size - 1) // chunk_size
+        cdef Py_ssize_t bc = min(chunk_size, n_batch)
+        n_threads = max(1, min(n_threads, n_chunks))
+        self.ws_size = _carve(&net, &train, max_length * bc, bc, &w)
+        self.index_size = 2 * bc + 2 * max_length + 1
+        self.ws = np.empty(n_threads * self.ws_size, dtype=dtype)
+        self.index_ws = np.empty(n_threads * self.index_size, dtype=np.intp)
+        self.grads = np.empty(n_chunks * net.n_params if with_grads else 1, dtype=dtype)
+        self.chunk_loss = np.empty(n_chunks, dtype=np.float64)
 
 
 cdef Train _train(double dropout, double recurrent_dropout, uint64_t seed):
@@ -777,93 +885,104 @@ cdef Train _train(double dropout, double recurrent_dropout, uint64_t seed):
 
 
 def forward(const Py_ssize_t[::1] layout, const floating[::1] params,
-            const floating[:, :, ::1] X, floating[::1] out, bint features,
+            const floating[:, ::1] X, const Py_ssize_t[::1] starts,
+            const Py_ssize_t[::1] lengths, floating[::1] out, bint features,
             Py_ssize_t chunk_size, int n_threads):
     """Outputs of the network before its link function, or with `features`
-    its head's input features, written to the flat `out` in sample-major order."""
+    its head's input features, written to the flat `out`: a row per sequence,
+    or per step for per-step heads (in X's order)."""
     cdef Net net = _unpack(layout)
     cdef Train train = _train(0, 0, 0)
-    cdef Py_ssize_t n = X.shape[0], T = X.shape[1]
+    cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
-    ws, ws_size, _, chunk_loss = _buffers(&net, &train, T, n, chunk_size, n_threads,
-                                          np.asarray(params).dtype, False)
-    cdef floating[::1] ws_view = ws
-    cdef double[::1] loss_view = chunk_loss
-    cdef Py_ssize_t ws_size_c = ws_size
+    buffers = _Buffers(layout, 0, 0, np.max(lengths), n, chunk_size, n_threads,
+                       np.asarray(params).dtype, False)
+    cdef floating[::1] ws = buffers.ws
+    cdef Py_ssize_t[::1] index_ws = buffers.index_ws
+    cdef double[::1] chunk_loss = buffers.chunk_loss
+    cdef Py_ssize_t ws_size = buffers.ws_size, index_size = buffers.index_size
     with nogil:
-        _minibatch(&net, &train, &params[0], &X[0, 0, 0], T, NULL, NULL,
-                   &samples[0], n, chunk_size, 0, 0, n_threads, &ws_view[0], ws_size_c,
-                   NULL, &loss_view[0], &out[0], features)
+        _minibatch(&net, &train, &params[0], &X[0, 0], &starts[0], &lengths[0],
+                   NULL, NULL, &samples[0], n, chunk_size, 0, 0, n_threads,
+                   &ws[0], ws_size, &index_ws[0], index_size, NULL, &chunk_loss[0],
+                   &out[0], features)
 
 
 def loss_gradient(const Py_ssize_t[::1] layout, const floating[::1] params,
-                  const floating[:, :, ::1] X, const floating[::1] Y,
-                  const floating[::1] sample_weight, floating[::1] grad, double alpha,
+                  const floating[:, ::1] X, const Py_ssize_t[::1] starts,
+                  const Py_ssize_t[::1] lengths, const floating[::1] Y,
+                  const floating[::1] weights, floating[::1] grad, double alpha,
                   double clip_norm, double dropout, double recurrent_dropout,
                   uint64_t seed, Py_ssize_t chunk_size, int n_threads):
     """Mean loss of (X, Y) as one minibatch; its gradient is written to `grad`.
-    Y is flat, sample-major. sample_weight (None, or one weight per output row:
-    per sample, or per sample and step for per-step heads) weighs the mean."""
+    Y is flat: a row per sequence, or per step (in X's order) for per-step
+    heads. `weights` (or None) weighs those rows in the mean."""
     cdef Net net = _unpack(layout)
     cdef Train train = _train(dropout, recurrent_dropout, seed)
-    cdef Py_ssize_t n = X.shape[0], T = X.shape[1]
+    cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
-    ws, ws_size, grads, chunk_loss = _buffers(&net, &train, T, n, chunk_size, n_threads,
-                                              np.asarray(params).dtype, True)
-    cdef floating[::1] ws_view = ws, grads_view = grads
-    cdef double[::1] loss_view = chunk_loss
-    cdef Py_ssize_t ws_size_c = ws_size
-    cdef const floating *sw = NULL
-    if sample_weight is not None:
-        sw = &sample_weight[0]
-    cdef double loss
+    buffers = _Buffers(layout, dropout, recurrent_dropout, np.max(lengths), n,
+                       chunk_size, n_threads, np.asarray(params).dtype, True)
+    cdef floating[::1] ws = buffers.ws, grads = buffers.grads
+    cdef Py_ssize_t[::1] index_ws = buffers.index_ws
+    cdef double[::1] chunk_loss = buffers.chunk_loss
+    cdef Py_ssize_t ws_size = buffers.ws_size, index_size = buffers.index_size
+    cdef const floating *w = NULL
+    cdef double value
+    if weights is not None:
+        w = &weights[0]
     with nogil:
-        loss = _minibatch(&net, &train, &params[0], &X[0, 0, 0], T, &Y[0], sw,
-                          &samples[0], n, chunk_size, alpha, clip_norm, n_threads,
-                          &ws_view[0], ws_size_c, &grads_view[0], &loss_view[0], NULL,
-                          False)
-    grad[:] = grads_view[:net.n_params]
-    return loss
+        value = _minibatch(&net, &train, &params[0], &X[0, 0], &starts[0], &lengths[0],
+                           &Y[0], w, &samples[0], n, chunk_size, alpha, clip_norm,
+                           n_threads, &ws[0], ws_size, &index_ws[0], index_size,
+                           &grads[0], &chunk_loss[0], NULL, False)
+    grad[:] = grads[:net.n_params]
+    return value
 
 
 def loss(const Py_ssize_t[::1] layout, const floating[::1] params,
-         const floating[:, :, ::1] X, const floating[::1] Y,
-         const floating[::1] sample_weight, double alpha, Py_ssize_t chunk_size,
+         const floating[:, ::1] X, const Py_ssize_t[::1] starts,
+         const Py_ssize_t[::1] lengths, const floating[::1] Y,
+         const floating[::1] weights, double alpha, Py_ssize_t chunk_size,
          int n_threads):
     """Mean loss of (X, Y), forward pass only (no dropout); as loss_gradient."""
     cdef Net net = _unpack(layout)
     cdef Train train = _train(0, 0, 0)
-    cdef Py_ssize_t n = X.shape[0], T = X.shape[1], p
+    cdef Py_ssize_t n = lengths.shape[0], p
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
-    ws, ws_size, _, chunk_loss = _buffers(&net, &train, T, n, chunk_size, n_threads,
-                                          np.asarray(params).dtype, False)
-    cdef floating[::1] ws_view = ws
-    cdef double[::1] loss_view = chunk_loss
-    cdef Py_ssize_t ws_size_c = ws_size
-    cdef const floating *sw = NULL
-    if sample_weight is not None:
-        sw = &sample_weight[0]
+    buffers = _Buffers(layout, 0, 0, np.max(lengths), n, chunk_size, n_threads,
+                       np.asarray(params).dtype, False)
+    cdef floating[::1] ws = buffers.ws
+    cdef Py_ssize_t[::1] index_ws = buffers.index_ws
+    cdef double[::1] chunk_loss = buffers.chunk_loss
+    cdef Py_ssize_t ws_size = buffers.ws_size, index_size = buffers.index_size
+    cdef const floating *w = NULL
     cdef double value, penalty = 0
+    if weights is not None:
+        w = &weights[0]
     with nogil:
-        value = _minibatch(&net, &train, &params[0], &X[0, 0, 0], T, &Y[0], sw,
-                           &samples[0], n, chunk_size, 0, 0, n_threads, &ws_view[0],
-                           ws_size_c, NULL, &loss_view[0], NULL, False)
+        value = _minibatch(&net, &train, &params[0], &X[0, 0], &starts[0], &lengths[0],
+                           &Y[0], w, &samples[0], n, chunk_size, 0, 0, n_threads,
+                           &ws[0], ws_size, &index_ws[0], index_size, NULL,
+                           &chunk_loss[0], NULL, False)
         for p in range(net.n_weights):
             penalty += <double> params[p] * params[p]
     return value + 0.5 * alpha * penalty / n
 
 
 def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
-                const floating[:, :, ::1] X, const floating[::1] Y,
-                const floating[::1] sample_weight, const Py_ssize_t[::1] order,
+                const floating[:, ::1] X, const Py_ssize_t[::1] starts,
+                const Py_ssize_t[::1] lengths, const floating[::1] Y,
+                const floating[::1] weights, const Py_ssize_t[::1] order,
                 Py_ssize_t batch_size, double alpha, double clip_norm, double dropout,
                 double recurrent_dropout, uint64_t seed,
                 int solver, double learning_rate, double momentum, bint nesterov,
                 double beta_1, double beta_2, double epsilon, double rho,
                 floating[::1] state_1, floating[::1] state_2, long[::1] step,
                 Py_ssize_t chunk_size, int n_threads):
-    """One pass over X[order] in minibatches, each followed by an optimizer
-    update, without returning to Python; `step` counts the updates.
+    """One pass over the sequences in `order`, in minibatches, each followed
+    by an optimizer update, without returning to Python; `step` counts the
+    updates.
 
     Every few minibatches the GIL is taken to let Python handle signals, so
     Ctrl-C interrupts a long epoch (KeyboardInterrupt), leaving the parameters
@@ -873,27 +992,29 @@ def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
     """
     cdef Net net = _unpack(layout)
     cdef Train train = _train(dropout, recurrent_dropout, seed)
-    cdef Py_ssize_t n = order.shape[0], T = X.shape[1], start = 0, n_batch
+    cdef Py_ssize_t n = order.shape[0], start = 0, n_batch
     cdef double total_loss = 0
     cdef long minibatch = 0
     batch_size = max(1, min(batch_size, n))
-    ws, ws_size, grads, chunk_loss = _buffers(&net, &train, T, batch_size, chunk_size,
-                                              n_threads, np.asarray(params).dtype, True)
-    cdef floating[::1] ws_view = ws, grads_view = grads
-    cdef double[::1] loss_view = chunk_loss
-    cdef Py_ssize_t ws_size_c = ws_size
-    cdef const floating *sw = NULL
-    if sample_weight is not None:
-        sw = &sample_weight[0]
+    buffers = _Buffers(layout, dropout, recurrent_dropout, np.max(lengths), batch_size,
+                       chunk_size, n_threads, np.asarray(params).dtype, True)
+    cdef floating[::1] ws = buffers.ws, grads = buffers.grads
+    cdef Py_ssize_t[::1] index_ws = buffers.index_ws
+    cdef double[::1] chunk_loss = buffers.chunk_loss
+    cdef Py_ssize_t ws_size = buffers.ws_size, index_size = buffers.index_size
+    cdef const floating *w = NULL
+    if weights is not None:
+        w = &weights[0]
     with nogil:
         while start < n:
             n_batch = min(batch_size, n - start)
             total_loss += n_batch * _minibatch(
-                &net, &train, &params[0], &X[0, 0, 0], T, &Y[0], sw, &order[start],
-                n_batch, chunk_size, alpha, clip_norm, n_threads, &ws_view[0], ws_size_c,
-                &grads_view[0], &loss_view[0], NULL, False)
+                &net, &train, &params[0], &X[0, 0], &starts[0], &lengths[0], &Y[0], w,
+                &order[start], n_batch, chunk_size, alpha, clip_norm, n_threads,
+                &ws[0], ws_size, &index_ws[0], index_size, &grads[0], &chunk_loss[0],
+                NULL, False)
             step[0] += 1
-            _update(solver, net.n_params, &params[0], &grads_view[0], &state_1[0],
+            _update(solver, net.n_params, &params[0], &grads[0], &state_1[0],
                     &state_2[0], learning_rate, momentum, nesterov, beta_1, beta_2,
                     epsilon, rho, step[0])
             start += n_batch

@@ -180,53 +180,59 @@ class Network:
                 self.view(params, *key)[...] = random_state.uniform(-0.05, 0.05, shape)
         return params
 
-    def _output_shape(self, X, width):
-        return (X.shape[0], X.shape[1], width) if self.per_step else (X.shape[0], width)
+    def _rows(self, data):
+        """Output rows for sequences `data`: one per sequence, or per step."""
+        return len(data.values) if self.per_step else data.n_samples
 
-    def forward(self, params, X):
-        """Outputs of the network for X (n, T, n_inputs), before the link
-        function: (n, n_outputs), or (n, T, n_outputs) per step."""
-        out = np.empty(self._output_shape(X, self.n_outputs), dtype=params.dtype)
+    def forward(self, params, data):
+        """Outputs of the network for SequenceData `data`, before the link
+        function: (n_samples, n_outputs), or per step (total steps, n_outputs)
+        aligned with ``data.values``."""
+        out = np.empty((self._rows(data), self.n_outputs), dtype=params.dtype)
         with _blas_single_threaded():
-            _engine.forward(self.layout, params, X, out.reshape(-1), False,
-                            CHUNK_SIZE, n_threads())
+            _engine.forward(self.layout, params, data.values, data.starts, data.lengths,
+                            out.reshape(-1), False, CHUNK_SIZE, n_threads())
         return out
 
-    def features(self, params, X):
-        """The head's input: the final LSTM states (n, n_features_out), or
-        every step's (n, T, n_features_out)."""
-        out = np.empty(self._output_shape(X, self.n_features_out), dtype=params.dtype)
+    def features(self, params, data):
+        """The head's input: the final LSTM states (n_samples, n_features_out),
+        or every step's (total steps, n_features_out)."""
+        out = np.empty((self._rows(data), self.n_features_out), dtype=params.dtype)
         with _blas_single_threaded():
-            _engine.forward(self.layout, params, X, out.reshape(-1), True,
-                            CHUNK_SIZE, n_threads())
+            _engine.forward(self.layout, params, data.values, data.starts, data.lengths,
+                            out.reshape(-1), True, CHUNK_SIZE, n_threads())
         return out
 
-    def loss_gradient(self, params, X, Y, sample_weight=None, *, alpha=0.0,
+    def loss_gradient(self, params, data, Y, weights=None, *, alpha=0.0,
                       clip_norm=0.0, dropout=0.0, recurrent_dropout=0.0, seed=0):
-        """Mean loss over (X, Y) taken as one minibatch, L2 term included, and
-        its gradient with respect to ``params`` (clipped when ``clip_norm``)."""
+        """Mean loss over (data, Y) taken as one minibatch, L2 term included,
+        and its gradient with respect to ``params`` (clipped when
+        ``clip_norm``). Y and weights have a row per sequence, or per step."""
         grad = np.empty_like(params)
         with _blas_single_threaded():
             loss = _engine.loss_gradient(
-                self.layout, params, X, Y.reshape(-1), sample_weight, grad, alpha,
-                clip_norm, dropout, recurrent_dropout, seed, CHUNK_SIZE, n_threads())
+                self.layout, params, data.values, data.starts, data.lengths,
+                Y.reshape(-1), weights, grad, alpha, clip_norm, dropout,
+                recurrent_dropout, seed, CHUNK_SIZE, n_threads())
         return loss, grad
 
-    def loss(self, params, X, Y, sample_weight=None, *, alpha=0.0):
-        """Mean loss over (X, Y), L2 term included, from a forward pass."""
+    def loss(self, params, data, Y, weights=None, *, alpha=0.0):
+        """Mean loss over (data, Y), L2 term included, from a forward pass."""
         with _blas_single_threaded():
-            return _engine.loss(self.layout, params, X, Y.reshape(-1), sample_weight,
-                                alpha, CHUNK_SIZE, n_threads())
+            return _engine.loss(self.layout, params, data.values, data.starts,
+                                data.lengths, Y.reshape(-1), weights, alpha,
+                                CHUNK_SIZE, n_threads())
 
-    def train_epoch(self, params, X, Y, sample_weight, order, batch_size, optimizer, *,
+    def train_epoch(self, params, data, Y, weights, order, batch_size, optimizer, *,
                     alpha, clip_norm, dropout, recurrent_dropout, seed):
-        """One epoch over X[order] in minibatches; updates ``params`` and the
-        optimizer's state in place. Returns the mean training loss."""
+        """One epoch over the sequences in `order`, in minibatches; updates
+        ``params`` and the optimizer's state in place. Returns the mean
+        training loss."""
         with _blas_single_threaded():
             total = _engine.train_epoch(
-                self.layout, params, X, Y.reshape(-1), sample_weight, order, batch_size,
-                alpha, clip_norm, dropout, recurrent_dropout, seed,
-                optimizer.solver, optimizer.learning_rate,
+                self.layout, params, data.values, data.starts, data.lengths,
+                Y.reshape(-1), weights, order, batch_size, alpha, clip_norm, dropout,
+                recurrent_dropout, seed, optimizer.solver, optimizer.learning_rate,
                 optimizer.momentum, optimizer.nesterov,
                 optimizer.beta_1, optimizer.beta_2, optimizer.epsilon,
                 optimizer.rho, optimizer.state_1, optimizer.state_2,

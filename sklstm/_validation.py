@@ -1,19 +1,98 @@
-"""Checks of sequence input: every error names the problem and the shape."""
+"""Checks of sequence input: every error names the problem and the shape.
+
+Sequences reach the engine end to end (:class:`SequenceData`): a 3D array,
+a 2D array of univariate sequences and a list of sequences of different
+lengths all become one array of steps plus where each sequence starts and
+how long it is.
+"""
+
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.utils.validation import check_array
 
 
+class SequenceData(NamedTuple):
+    """Sequences stored end to end, as the engine reads them.
+
+    values : ndarray of shape (total steps, n_features), C-contiguous
+    starts : ndarray of shape (n_sequences,), intp — each sequence's first row
+    lengths : ndarray of shape (n_sequences,), intp — its number of steps
+    ragged : bool — whether they came as a list of different lengths (then
+        per-step results go back as a list)
+    """
+
+    values: np.ndarray
+    starts: np.ndarray
+    lengths: np.ndarray
+    ragged: bool
+
+    @classmethod
+    def from_array(cls, X):
+        """From a 3D array (n_samples, n_timesteps, n_features)."""
+        n, T, D = X.shape
+        return cls(np.ascontiguousarray(X).reshape(n * T, D),
+                   np.arange(n, dtype=np.intp) * T, np.full(n, T, dtype=np.intp),
+                   False)
+
+    @classmethod
+    def from_list(cls, sequences, dtype=None):
+        """From a list of 2D arrays (n_timesteps_i, n_features)."""
+        lengths = np.array([len(s) for s in sequences], dtype=np.intp)
+        starts = np.zeros(len(lengths), dtype=np.intp)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        values = np.ascontiguousarray(np.concatenate(sequences), dtype=dtype)
+        return cls(values, starts, lengths, True)
+
+    @property
+    def n_samples(self):
+        return len(self.lengths)
+
+    @property
+    def n_features(self):
+        return self.values.shape[1]
+
+    def take(self, indices):
+        """The sequences at ``indices``, end to end anew."""
+        sequences = self.split(self.values)
+        if self.ragged:
+            return SequenceData.from_list([sequences[i] for i in indices])
+        return SequenceData.from_array(sequences[indices])
+
+    def split(self, rows):
+        """Per-step rows (aligned with ``values``) cut back into sequences:
+        a list of arrays for ragged data, else one array (n, T, ...)."""
+        if self.ragged:
+            return [rows[start:start + length]
+                    for start, length in zip(self.starts, self.lengths)]
+        return rows.reshape(self.n_samples, -1, *rows.shape[1:])
+
+
+def _is_ragged(X):
+    """Whether X is a collection of separate sequences rather than one array."""
+    if isinstance(X, np.ndarray):
+        return X.dtype == object
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
+        return False
+    try:
+        np.asarray(X, dtype=float)
+    except (ValueError, TypeError):
+        return True  # inhomogeneous: sequences of different lengths
+    return False
+
+
 def check_sequences(X, *, dtype, estimator, n_features=None, n_timesteps_2d=None):
-    """Validate sequence data and return it as a C-contiguous 3D array.
+    """Validate sequence data and return it end to end.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_timesteps, n_features) or \
-            (n_samples, n_timesteps)
-        Sequences; a 2D array holds univariate sequences (one feature).
+            (n_samples, n_timesteps), or list of array-like
+        Sequences; a 2D array holds univariate sequences (one feature); a list
+        holds sequences of any lengths, each of shape (n_timesteps_i,
+        n_features) or (n_timesteps_i,).
     dtype : numpy dtype
-        The dtype of the returned array.
+        The dtype of the returned values.
     estimator : estimator instance
         Named in error messages.
     n_features : int or None
@@ -22,53 +101,90 @@ def check_sequences(X, *, dtype, estimator, n_features=None, n_timesteps_2d=None
         The number of columns a 2D X must have: that of the 2D X the estimator
         was fitted on. A 2D X is usually a table of lagged values, where
         another number of columns is a mistake; sequences of other lengths
-        are still accepted as 3D X.
+        are still accepted as 3D X or as a list.
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_timesteps, n_features)
+    data : SequenceData
     ndim : int
-        The dimensions of the X given, 2 or 3.
+        2 or 3 for arrays, 0 for a list of sequences.
     """
     name = type(estimator).__name__
-    X = check_array(X, dtype=dtype, order="C", ensure_2d=False, allow_nd=True,
-                    ensure_min_samples=1, input_name="X", estimator=estimator)
-    if X.ndim not in (2, 3):
-        raise ValueError(
-            f"{name} expects X as a 3D array (n_samples, n_timesteps, n_features) "
-            f"or a 2D array (n_samples, n_timesteps) of univariate sequences; got a "
-            f"{X.ndim}D array of shape {X.shape}. Reshape your data: a single "
-            f"series of shape (n_timesteps,) is one sample, X.reshape(1, -1)."
-        )
-    ndim = X.ndim
-    if ndim == 2:
-        if n_timesteps_2d is not None and X.shape[1] != n_timesteps_2d:
+    if _is_ragged(X):
+        data = _check_sequence_list(X, dtype=dtype, estimator=estimator)
+        ndim = 0
+    else:
+        X = check_array(X, dtype=dtype, order="C", ensure_2d=False, allow_nd=True,
+                        ensure_min_samples=1, input_name="X", estimator=estimator)
+        if X.ndim not in (2, 3):
             raise ValueError(
-                f"X has {X.shape[1]} timesteps (columns), but {name} was fitted on "
-                f"2D X of {n_timesteps_2d} timesteps. Sequences of another length "
-                f"can be passed as a 3D array of shape (n_samples, n_timesteps, 1).")
-        X = X[:, :, np.newaxis]
-    if X.shape[1] == 0:
-        raise ValueError(f"X has sequences of 0 timesteps (shape {X.shape}); "
-                         f"{name} needs at least one timestep.")
-    if X.shape[2] == 0:
-        raise ValueError(f"X has 0 features per timestep (shape {X.shape}); "
-                         f"{name} needs at least one.")
-    if n_features is not None and X.shape[2] != n_features:
+                f"{name} expects X as a 3D array (n_samples, n_timesteps, n_features), "
+                f"a 2D array (n_samples, n_timesteps) of univariate sequences or a "
+                f"list of sequences; got a {X.ndim}D array of shape {X.shape}. "
+                f"Reshape your data: a single series of shape (n_timesteps,) is one "
+                f"sample, X.reshape(1, -1).")
+        ndim = X.ndim
+        if ndim == 2:
+            if n_timesteps_2d is not None and X.shape[1] != n_timesteps_2d:
+                raise ValueError(
+                    f"X has {X.shape[1]} timesteps (columns), but {name} was fitted "
+                    f"on 2D X of {n_timesteps_2d} timesteps. Sequences of another "
+                    f"length can be passed as a 3D array of shape (n_samples, "
+                    f"n_timesteps, 1) or as a list.")
+            X = X[:, :, np.newaxis]
+        if X.shape[1] == 0:
+            raise ValueError(f"X has sequences of 0 timesteps (shape {X.shape}); "
+                             f"{name} needs at least one timestep.")
+        if X.shape[2] == 0:
+            raise ValueError(f"X has 0 features per timestep (shape {X.shape}); "
+                             f"{name} needs at least one.")
+        data = SequenceData.from_array(X)
+    if n_features is not None and data.n_features != n_features:
         raise ValueError(
-            f"X has {X.shape[2]} features per timestep, but {name} is expecting "
-            f"{n_features} features per timestep as input."
-        )
-    return X, ndim
+            f"X has {data.n_features} features per timestep, but {name} is expecting "
+            f"{n_features} features per timestep as input.")
+    return data, ndim
 
 
-def check_token_ids(X, *, estimator, vocabulary_size=None):
+def _check_sequence_list(X, *, dtype, estimator):
+    name = type(estimator).__name__
+    sequences = []
+    for i, sequence in enumerate(X):
+        try:
+            sequence = check_array(sequence, dtype=dtype, ensure_2d=False,
+                                   ensure_min_samples=0, input_name=f"X[{i}]",
+                                   estimator=estimator)
+        except ValueError as error:
+            raise ValueError(f"Sequence X[{i}]: {error}") from error
+        if sequence.ndim == 1:
+            sequence = sequence[:, np.newaxis]
+        if sequence.ndim != 2:
+            raise ValueError(
+                f"Sequence X[{i}] has shape {sequence.shape}; each sequence must be "
+                f"(n_timesteps,) or (n_timesteps, n_features).")
+        if len(sequence) == 0:
+            raise ValueError(f"Sequence X[{i}] has no timesteps; {name} needs at "
+                             f"least one per sequence.")
+        if sequence.shape[1] != (sequences[0].shape[1] if sequences else sequence.shape[1]):
+            raise ValueError(
+                f"Sequence X[{i}] has {sequence.shape[1]} features per timestep, but "
+                f"X[0] has {sequences[0].shape[1]}: all sequences need the same "
+                f"features.")
+        if sequence.shape[1] == 0:
+            raise ValueError(f"Sequence X[{i}] has 0 features per timestep.")
+        sequences.append(sequence)
+    if not sequences:
+        raise ValueError(f"X is an empty list of sequences; {name} needs at least one.")
+    return SequenceData.from_list(sequences, dtype=dtype)
+
+
+def check_token_ids(data, *, estimator, vocabulary_size=None):
     """Check that validated sequences hold token ids; return the vocabulary
     size they imply (largest id + 1).
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_timesteps, 1)
+    data : SequenceData
         Sequences from :func:`check_sequences`.
     estimator : estimator instance
         Named in error messages.
@@ -80,16 +196,18 @@ def check_token_ids(X, *, estimator, vocabulary_size=None):
     vocabulary_size : int
     """
     name = type(estimator).__name__
-    if X.shape[2] != 1:
+    if data.n_features != 1:
         raise ValueError(
             f"With embedding_dim, X holds one token id per timestep: shape "
-            f"(n_samples, n_timesteps) or (n_samples, n_timesteps, 1); got {X.shape}.")
-    ids = X.ravel()
-    if ids.min() < 0 or np.any(ids != np.floor(ids)):
+            f"(n_samples, n_timesteps), (n_samples, n_timesteps, 1) or a list of "
+            f"1D sequences; got {data.n_features} features per timestep.")
+    ids = data.values.ravel()
+    bad = (ids < 0) | (ids != np.floor(ids))
+    if bad.any():
         raise ValueError(f"With embedding_dim, X must hold non-negative integer "
-                         f"token ids; {name} got {ids[(ids < 0) | (ids != np.floor(ids))][0]}.")
+                         f"token ids; {name} got {ids[bad][0]}.")
     largest = int(ids.max())
-    if X.dtype == np.float32 and largest >= 2**24:
+    if data.values.dtype == np.float32 and largest >= 2**24:
         raise ValueError(f"Token ids from 2**24 on are not exact in float32 (X holds "
                          f"{largest}); use dtype='float64' or a smaller vocabulary.")
     if vocabulary_size is not None and largest >= vocabulary_size:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sklstm._network import BINARY_LOG_LOSS, MULTI_LOG_LOSS, SQUARED_ERROR, Network
+from sklstm._validation import SequenceData
 
 VOCAB_SIZE = 7
 
@@ -59,7 +60,7 @@ def make_problem(seed, n_samples, n_timesteps, loss=SQUARED_ERROR, n_outputs=2,
         network = Network(3, options.pop("hidden_sizes", (3,)), n_outputs, loss,
                           per_step=per_step, **options)
     shape = (n_samples, n_timesteps, n_outputs) if per_step else (n_samples, n_outputs)
-    return network, X, _targets(loss, shape, rng)
+    return network, SequenceData.from_array(X), _targets(loss, shape, rng)
 
 
 ARCHITECTURES = list(itertools.product(
@@ -123,7 +124,7 @@ def test_sample_weight(per_step):
                                  n_outputs=3)
     # One weight per output row: per sample, or per sample and step.
     weights = np.random.RandomState(0).uniform(0, 2, size=(19, 4) if per_step else 19)
-    check_gradient(network, X, Y, 5, sample_weight=weights.ravel())
+    check_gradient(network, X, Y, 5, weights=weights.ravel())
 
 
 def test_sample_weight_is_a_weighted_mean():
@@ -132,7 +133,8 @@ def test_sample_weight_is_a_weighted_mean():
     weights = np.array([3, 1, 0, 0, 2, 1, 1, 0], dtype=float)
     loss, grad = network.loss_gradient(params, X, Y, weights)
     repeated = np.repeat(np.arange(8), weights.astype(int))
-    expected_loss, expected_grad = network.loss_gradient(params, X[repeated], Y[repeated])
+    expected_loss, expected_grad = network.loss_gradient(params, X.take(repeated),
+                                                         Y[repeated])
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-12)
     np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(network.loss(params, X, Y, weights), loss, rtol=1e-12)
@@ -174,3 +176,71 @@ def test_dropout_masks_depend_on_the_seed_only():
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
     assert not np.allclose(a, none)
+
+
+# -- sequences of different lengths --------------------------------------------
+
+def ragged_problem(seed, lengths, per_step, loss=SQUARED_ERROR, n_outputs=2,
+                   embedding=False, **options):
+    rng = np.random.RandomState(seed)
+    if embedding:
+        sequences = [rng.randint(0, VOCAB_SIZE, size=(t, 1)).astype(float)
+                     for t in lengths]
+        network = Network(1, options.pop("hidden_sizes", (3,)), n_outputs, loss,
+                          vocab_size=VOCAB_SIZE, embedding_dim=2, per_step=per_step,
+                          **options)
+    else:
+        sequences = [rng.normal(size=(t, 3)) for t in lengths]
+        network = Network(3, options.pop("hidden_sizes", (3,)), n_outputs, loss,
+                          per_step=per_step, **options)
+    data = SequenceData.from_list(sequences)
+    rows = int(sum(lengths)) if per_step else len(lengths)
+    return network, data, _targets(loss, (rows, n_outputs), rng)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("per_step", [False, True])
+@pytest.mark.parametrize("embedding", [False, True])
+def test_ragged_gradient(bidirectional, per_step, embedding):
+    # 19 sequences of 1 to 9 steps make two chunks with different lengths.
+    lengths = np.random.RandomState(0).randint(1, 10, size=19)
+    network, data, Y = ragged_problem(1, lengths, per_step, embedding=embedding,
+                                      bidirectional=bidirectional, peephole=True,
+                                      hidden_sizes=(3, 2), dense_sizes=(2,))
+    check_gradient(network, data, Y, 2, alpha=0.1, dropout=0.2,
+                   recurrent_dropout=0.3, seed=5)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("per_step", [False, True])
+@pytest.mark.parametrize("loss, n_outputs", [(SQUARED_ERROR, 2), (MULTI_LOG_LOSS, 3)])
+def test_ragged_batch_equals_each_sequence_alone(bidirectional, per_step, loss,
+                                                 n_outputs):
+    """Padding costs nothing and touches nothing: the batch's outputs and
+    gradient are those of its sequences run one by one."""
+    lengths = np.array([5, 50, 1, 17, 33, 5, 12, 49, 2, 8, 40, 3, 21, 30, 7, 16, 9, 44])
+    network, data, Y = ragged_problem(3, lengths, per_step, loss=loss,
+                                      n_outputs=n_outputs, bidirectional=bidirectional,
+                                      hidden_sizes=(4, 3), dense_sizes=(3,))
+    params = network.init_params(np.random.RandomState(0), np.float64)
+    params += np.random.RandomState(1).normal(scale=0.3, size=params.shape)
+    loss_value, grad = network.loss_gradient(params, data, Y)
+    outputs = network.forward(params, data)
+
+    expected_grad = np.zeros_like(grad)
+    expected_loss = 0.0
+    rows = data.split(Y) if per_step else Y
+    out_rows = data.split(outputs) if per_step else outputs
+    total = lengths.sum() if per_step else len(lengths)
+    for i in range(len(lengths)):
+        alone = data.take([i])
+        y_alone = rows[i] if per_step else Y[i:i + 1]
+        share = (lengths[i] if per_step else 1) / total
+        single_loss, single_grad = network.loss_gradient(params, alone, y_alone)
+        expected_loss += share * single_loss
+        expected_grad += share * single_grad
+        single_out = network.forward(params, alone)
+        np.testing.assert_allclose(out_rows[i] if per_step else outputs[i:i + 1],
+                                   single_out, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(loss_value, expected_loss, rtol=1e-10)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-13)
