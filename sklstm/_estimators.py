@@ -44,7 +44,7 @@ from ._network import (
     Network,
 )
 from ._optimizers import Optimizer
-from ._validation import check_sequences, check_token_ids
+from ._validation import check_sequences, check_step_targets, check_token_ids
 
 # Minibatch size of batch_size="auto", as Keras' default.
 _AUTO_BATCH_SIZE = 32
@@ -379,21 +379,23 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
     # -- what subclasses define ------------------------------------------------
 
     @abstractmethod
-    def _encode_targets(self, y, *, reset, n_timesteps, classes=None):
-        """Targets as a C-contiguous float array in the model dtype:
-        (n_samples, n_outputs), or (n_samples, n_timesteps, n_outputs) per step."""
+    def _encode_targets(self, y, *, reset, data, classes=None):
+        """Targets of the sequences `data` as a C-contiguous float array in
+        the model dtype, a row per sequence or, per step, a row per step
+        (aligned with ``data.values``): (n_rows, n_outputs)."""
 
     @abstractmethod
     def _loss_kind(self):
         """The engine's loss code for the output layer."""
 
     @abstractmethod
-    def _class_weights(self, y):
-        """Per-label weights of y's flattened labels, or None."""
+    def _class_weights(self, Y):
+        """The class weight of each row of encoded targets Y, or None."""
 
     @abstractmethod
-    def _score_flat(self, X, y_flat, sample_weight):
-        """The estimator's score with per-step targets flattened."""
+    def _score_rows(self, Y, raw, weights):
+        """The estimator's score of outputs `raw` against targets Y, both a
+        row per sequence or per step."""
 
     # -- fitted parameters -----------------------------------------------------
 
@@ -462,50 +464,61 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             embedding_dim=self.embedding_dim, dtype=np.dtype(self.dtype))
 
     def _check_X(self, X, *, reset):
-        """Validated X (n, T, n_features) in the model dtype; sets the input
-        attributes when `reset`."""
+        """Validated sequences (SequenceData) in the model dtype; sets the
+        input attributes when `reset`."""
         dtype = self.dtype if reset else self._params.dtype
-        X, ndim = check_sequences(
+        data, ndim = check_sequences(
             X, dtype=dtype, estimator=self,
             n_features=None if reset else self.n_features_in_,
             n_timesteps_2d=None if reset else self._n_timesteps_2d)
         if self.embedding_dim if reset else self._network.embedding_dim:
             vocabulary = check_token_ids(
-                X, estimator=self, vocabulary_size=None if reset else self.vocabulary_size_)
+                data, estimator=self,
+                vocabulary_size=None if reset else self.vocabulary_size_)
             if reset:
                 self.vocabulary_size_ = vocabulary
         if reset:
-            self.n_features_in_ = X.shape[2]
-            self._n_timesteps_2d = X.shape[1] if ndim == 2 else None
-        return X
+            self.n_features_in_ = data.n_features
+            self._n_timesteps_2d = int(data.lengths[0]) if ndim == 2 else None
+        return data
 
-    def _row_weights(self, sample_weight, y, n_samples, n_timesteps):
-        """One weight per output row (per sample, or per sample and step),
-        from sample_weight and class_weight; None when all are 1."""
-        class_weights = self._class_weights(y)
+    def _row_weights(self, sample_weight, Y, data):
+        """One weight per output row (per sequence, or per step) from
+        sample_weight and class_weight; None when all are 1."""
+        class_weights = self._class_weights(Y)
         if sample_weight is None and class_weights is None:
             return None
-        sw = _check_sample_weight(sample_weight, np.empty(n_samples), dtype=np.float64)
+        sw = _check_sample_weight(sample_weight, np.empty(data.n_samples),
+                                  dtype=np.float64)
         if self.return_sequences:
-            sw = np.repeat(sw, n_timesteps)
+            sw = np.repeat(sw, data.lengths)
         if class_weights is not None:
             sw = sw * class_weights
         return np.ascontiguousarray(sw, dtype=self.dtype)
 
-    def _validation_data(self, X, y, Y, weights, X_val, y_val, early_stopping):
-        """The validation set, if any: (X, y, Y, row weights) from X_val and
-        y_val, or held out of the training data for early stopping (which then
-        shrinks). Returns the training data and the validation set or None."""
+    def _target_rows(self, data, indices):
+        """The rows of targets belonging to sequences `indices`."""
+        if not self.return_sequences:
+            return indices
+        return np.concatenate([np.arange(data.starts[i], data.starts[i] + data.lengths[i])
+                               for i in indices])
+
+    def _validation_data(self, data, Y, weights, X_val, y_val, early_stopping):
+        """The validation set, if any: (sequences, targets, row weights) from
+        X_val and y_val, or held out of the training data for early stopping
+        (which then shrinks). Returns the training data and the validation
+        set or None."""
         if X_val is not None or y_val is not None:
             if X_val is None or y_val is None:
                 raise ValueError("Pass both X_val and y_val, or neither.")
-            Xv = self._check_X(X_val, reset=False)
-            Yv = self._encode_targets(y_val, reset=False, n_timesteps=Xv.shape[1])
-            check_consistent_length(Xv, Yv)
-            return X, Y, weights, (Xv, y_val, Yv, None)
+            data_val = self._check_X(X_val, reset=False)
+            Y_val = self._encode_targets(y_val, reset=False, data=data_val)
+            check_consistent_length(data_val.lengths, Y_val[:data_val.n_samples]
+                                    if not self.return_sequences else data_val.lengths)
+            return data, Y, weights, (data_val, Y_val, None)
         if not early_stopping:
-            return X, Y, weights, None
-        n = X.shape[0]
+            return data, Y, weights, None
+        n = data.n_samples
         n_val = int(np.ceil(self.validation_fraction * n))
         if n - n_val < 1:
             raise ValueError(
@@ -514,25 +527,26 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if self.validation_holdout == "last":
             train, val = np.arange(n - n_val), np.arange(n - n_val, n)
         else:
-            stratify = (y if isinstance(self, ClassifierMixin)
-                        and not self.return_sequences else None)
+            stratify = (self._row_labels(Y)
+                        if isinstance(self, ClassifierMixin) and not self.return_sequences
+                        else None)
             train, val = train_test_split(np.arange(n), test_size=n_val,
                                           random_state=self._random_state,
                                           stratify=stratify)
-        rows = None if weights is None else weights.reshape(n, -1)
 
-        def rows_of(samples):
-            return None if rows is None else np.ascontiguousarray(rows[samples].ravel())
+        def part(indices):
+            rows = self._target_rows(data, indices)
+            return (data.take(indices), np.ascontiguousarray(Y[rows]),
+                    None if weights is None else np.ascontiguousarray(weights[rows]))
 
-        return (X[train], Y[train], rows_of(train),
-                (X[val], np.asarray(y)[val], Y[val], rows_of(val)))
+        return (*part(train), part(val))
 
-    def _initialize(self, X, Y, architecture):
+    def _initialize(self, data, Y, architecture):
         """New random weights and empty training records."""
         self._fitted_architecture = architecture
         self._random_state = check_random_state(self.random_state)
         self._network = Network(
-            X.shape[2], architecture["hidden_layer_sizes"], Y.shape[-1],
+            data.n_features, architecture["hidden_layer_sizes"], Y.shape[1],
             self._loss_kind(), bidirectional=self.bidirectional,
             peephole=self.peephole, dense_sizes=architecture["dense_layer_sizes"],
             dense_activation=self.activation,
@@ -573,15 +587,15 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                           f"{n_samples} training samples; it is clipped to {n_samples}.")
         return min(self.batch_size, n_samples)
 
-    def _epoch(self, X, Y, weights, batch_size, validation):
+    def _epoch(self, data, Y, weights, batch_size, validation):
         """One epoch of training, its records, and the schedule's step."""
         start = time.perf_counter()
-        n_samples = X.shape[0]
+        n_samples = data.n_samples
         order = (self._random_state.permutation(n_samples) if self.shuffle
                  else np.arange(n_samples)).astype(np.intp)
         seed = int(self._random_state.randint(0, np.iinfo(np.int64).max, dtype=np.int64))
         loss = self._network.train_epoch(
-            self._params, X, Y, weights, order, batch_size, self._optimizer,
+            self._params, data, Y, weights, order, batch_size, self._optimizer,
             alpha=self.alpha, clip_norm=self.clip_norm or 0.0, dropout=self.dropout,
             recurrent_dropout=self.recurrent_dropout, seed=seed)
         self.n_iter_ += 1
@@ -595,10 +609,11 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                 f"{self.learning_rate_init}).")
         message = f"Epoch {self.n_iter_}, loss = {loss:.8f}"
         if validation is not None:
-            Xv, yv, Yv, wv = validation
-            self.validation_scores_.append(self._score_flat(Xv, yv, wv))
-            self.validation_loss_curve_.append(
-                self._network.loss(self._params, Xv, Yv, wv, alpha=self.alpha))
+            data_val, Y_val, w_val = validation
+            raw = self._network.forward(self._params, data_val).astype(np.float64)
+            self.validation_scores_.append(self._score_rows(Y_val, raw, w_val))
+            self.validation_loss_curve_.append(self._network.loss(
+                self._params, data_val, Y_val, w_val, alpha=self.alpha))
             message += (f", validation score = {self.validation_scores_[-1]:.6f}, "
                         f"validation loss = {self.validation_loss_curve_[-1]:.8f}")
         if self.verbose:
@@ -620,17 +635,16 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             raise ValueError(
                 "warm_start and partial_fit continue training the fitted network; "
                 f"its architecture parameters have changed since: {changed}.")
-        X = self._check_X(X, reset=fresh)
-        Y = self._encode_targets(y, reset=fresh, n_timesteps=X.shape[1], classes=classes)
-        check_consistent_length(X, Y)
-        weights = self._row_weights(sample_weight, y, X.shape[0], X.shape[1])
+        data = self._check_X(X, reset=fresh)
+        Y = self._encode_targets(y, reset=fresh, data=data, classes=classes)
+        weights = self._row_weights(sample_weight, Y, data)
         if fresh:
-            self._initialize(X, Y, architecture)
+            self._initialize(data, Y, architecture)
         self._prepare_optimizer()
 
         early_stopping = self.early_stopping and not incremental
-        X, Y, weights, validation = self._validation_data(X, y, Y, weights, X_val, y_val,
-                                                          early_stopping)
+        data, Y, weights, validation = self._validation_data(
+            data, Y, weights, X_val, y_val, early_stopping)
         if validation is not None and self.validation_scores_ is None:
             self.validation_scores_ = []
             self.validation_loss_curve_ = []
@@ -638,12 +652,12 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if early_stopping:
             self.best_loss_ = None
             self._best_params = self._params.copy()
-        batch_size = self._batch_size(X.shape[0], incremental)
+        batch_size = self._batch_size(data.n_samples, incremental)
 
         stopped = incremental  # one epoch of partial_fit needs no convergence
         try:
             for _ in range(1 if incremental else self.max_iter):
-                self._epoch(X, Y, weights, batch_size, validation)
+                self._epoch(data, Y, weights, batch_size, validation)
                 if incremental:
                     break
                 self._update_no_improvement_count(early_stopping)
@@ -709,9 +723,43 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
     # -- prediction ------------------------------------------------------------
 
     def _forward(self, X):
-        """Validated X through the network: outputs before the link function."""
+        """Validated X through the network: the sequences and the outputs
+        before the link function, a row per sequence or per step."""
         check_is_fitted(self, "_params")
-        return self._network.forward(self._params, self._check_X(X, reset=False))
+        data = self._check_X(X, reset=False)
+        return data, self._network.forward(self._params, data).astype(np.float64)
+
+    def _per_sequence(self, data, rows):
+        """Rows as the caller's sequences: as they are (a row per sequence),
+        or per step cut back into (n, T, ...) or a list for ragged X."""
+        return data.split(rows) if self.return_sequences else rows
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 (regressor) or accuracy (classifier) of the predictions for X;
+        with ``return_sequences``, over every step.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences.
+        y : array-like or list of array-like
+            True targets, shaped as for ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights (each step of a sequence takes its weight).
+
+        Returns
+        -------
+        score : float
+        """
+        data, raw = self._forward(X)
+        Y = self._encode_targets(y, reset=False, data=data)
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(sample_weight, np.empty(data.n_samples),
+                                           dtype=np.float64)
+            if self.return_sequences:
+                weights = np.repeat(weights, data.lengths)
+        return self._score_rows(Y, raw, weights)
 
     def transform(self, X):
         """The LSTM's features of sequences X, for any scikit-learn model.
@@ -719,20 +767,21 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+                (n_samples, n_timesteps), or list of array-like
             Sequences.
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out) or \
-                (n_samples, n_timesteps, n_features_out)
+        features : ndarray of shape (n_samples, n_features_out)
             What the head reads: the final hidden state of the top LSTM layer
-            (both directions' when bidirectional), or, with
-            ``return_sequences``, its hidden state at every step.
+            (both directions' when bidirectional). With ``return_sequences``,
+            its hidden state at every step: (n_samples, n_timesteps,
+            n_features_out), or a list of (n_timesteps_i, n_features_out).
         """
         check_is_fitted(self, "_params")
-        X = self._check_X(X, reset=False)
-        return self._network.features(self._params, X).astype(np.float64, copy=False)
+        data = self._check_X(X, reset=False)
+        rows = self._network.features(self._params, data).astype(np.float64)
+        return self._per_sequence(data, rows)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -783,28 +832,26 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
     def _loss_kind(self):
         return SQUARED_ERROR
 
-    def _class_weights(self, y):
+    def _class_weights(self, Y):
         return None
 
-    def _encode_targets(self, y, *, reset, n_timesteps, classes=None):
-        y = check_array(y, ensure_2d=False, allow_nd=True, dtype=self.dtype,
-                        input_name="y", estimator=self)
+    def _encode_targets(self, y, *, reset, data, classes=None):
         if self.return_sequences:
-            if y.ndim not in (2, 3) or y.shape[1] != n_timesteps:
-                raise ValueError(
-                    f"With return_sequences=True, y must have shape (n_samples, "
-                    f"n_timesteps) or (n_samples, n_timesteps, n_outputs) with "
-                    f"n_timesteps={n_timesteps} as X; got shape {y.shape}.")
-            Y = y.reshape(y.shape[0], n_timesteps, -1)
+            Y, ndim = check_step_targets(y, data, dtype=self.dtype, estimator=self,
+                                         labels=False)
         else:
+            y = check_array(y, ensure_2d=False, dtype=self.dtype, input_name="y",
+                            estimator=self)
             if y.ndim not in (1, 2):
                 raise ValueError(f"y must have shape (n_samples,) or (n_samples, "
                                  f"n_outputs); got shape {y.shape}.")
-            Y = y.reshape(len(y), -1)
+            check_consistent_length(data.lengths, y)
+            Y, ndim = y, y.ndim
+        Y = Y.reshape(len(Y), -1)
         if reset:
-            self._y_ndim = y.ndim
-        elif Y.shape[-1] != self._network.n_outputs:
-            raise ValueError(f"y has {Y.shape[-1]} outputs, but the fitted model "
+            self._y_ndim = ndim
+        elif Y.shape[1] != self._network.n_outputs:
+            raise ValueError(f"y has {Y.shape[1]} outputs, but the fitted model "
                              f"has {self._network.n_outputs}.")
         return np.ascontiguousarray(Y)
 
@@ -862,50 +909,28 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+                (n_samples, n_timesteps), or list of array-like
             Sequences of any number of timesteps.
 
         Returns
         -------
-        y : ndarray
+        y : ndarray or list of ndarray
             Predictions (float64, whatever the model's dtype), shaped as the
-            ``y`` of ``fit``: (n_samples,) or (n_samples, n_outputs), or with
-            ``return_sequences`` (n_samples, n_timesteps[, n_outputs]).
+            ``y`` of ``fit``: (n_samples,) or (n_samples, n_outputs); with
+            ``return_sequences``, (n_samples, n_timesteps[, n_outputs]), or a
+            list of (n_timesteps_i[, n_outputs]) for sequences of different
+            lengths.
         """
-        raw = self._forward(X).astype(np.float64, copy=False)
-        last_axis_is_output = self._y_ndim == (3 if self._network.per_step else 2)
-        return raw if last_axis_is_output else raw[..., 0]
+        data, raw = self._forward(X)
+        with_outputs_axis = self._y_ndim == (3 if self.return_sequences else 2)
+        return self._per_sequence(data, raw if with_outputs_axis else raw[:, 0])
 
-    def _score_flat(self, X, y, sample_weight):
-        y_pred = self.predict(X)
-        y = np.asarray(y, dtype=np.float64)
-        if self._network.per_step:
-            rows = y.shape[0] * y.shape[1]
-            return r2_score(y.reshape(rows, -1), y_pred.reshape(rows, -1),
-                            sample_weight=sample_weight)
-        return r2_score(y, y_pred, sample_weight=sample_weight)
+    def _score_rows(self, Y, raw, weights):
+        return r2_score(Y, raw, sample_weight=weights)
 
-    def score(self, X, y, sample_weight=None):
-        """R^2 of the predictions; with ``return_sequences``, over every step.
-
-        Parameters
-        ----------
-        X : array-like
-            Sequences.
-        y : array-like
-            True targets, shaped as for ``fit``.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-        """
-        if not self.return_sequences:
-            return super().score(X, y, sample_weight=sample_weight)
-        y = np.asarray(y)
-        sw = None if sample_weight is None else np.repeat(sample_weight, y.shape[1])
-        return self._score_flat(X, y, sw)
+    # RegressorMixin's score comes first in the method order; BaseLSTM's also
+    # scores per-step and ragged targets.
+    score = BaseLSTM.score
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1014,30 +1039,24 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     def _loss_kind(self):
         return BINARY_LOG_LOSS if len(self.classes_) == 2 else MULTI_LOG_LOSS
 
-    def _labels(self, y, n_timesteps):
-        """y validated as labels: (n_samples,) or, per step, (n_samples, T)."""
-        y = check_array(y, ensure_2d=False, dtype=None, input_name="y", estimator=self)
+    def _encode_targets(self, y, *, reset, data, classes=None):
         if self.return_sequences:
-            if y.ndim != 2 or y.shape[1] != n_timesteps:
-                raise ValueError(
-                    f"With return_sequences=True, y must be labels of shape "
-                    f"(n_samples, n_timesteps) with n_timesteps={n_timesteps} as X; "
-                    f"got shape {y.shape}.")
-            return y
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if y.ndim != 1:
-            raise ValueError(f"y must be a 1d array of class labels; got shape "
-                             f"{y.shape} (multilabel targets are not supported).")
-        return y
-
-    def _encode_targets(self, y, *, reset, n_timesteps, classes=None):
-        y = self._labels(y, n_timesteps)
-        flat = y.ravel()
-        check_classification_targets(flat)
+            labels, _ = check_step_targets(y, data, dtype=None, estimator=self,
+                                           labels=True)
+        else:
+            labels = check_array(y, ensure_2d=False, dtype=None, input_name="y",
+                                 estimator=self)
+            if labels.ndim == 2 and labels.shape[1] == 1:
+                labels = column_or_1d(labels, warn=True)
+            if labels.ndim != 1:
+                raise ValueError(f"y must be a 1d array of class labels; got shape "
+                                 f"{labels.shape} (multilabel targets are not "
+                                 f"supported).")
+            check_consistent_length(data.lengths, labels)
+        check_classification_targets(labels)
         if reset:
             binarizer = LabelBinarizer()
-            binarizer.fit(flat if classes is None else classes)
+            binarizer.fit(labels if classes is None else classes)
             if len(binarizer.classes_) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes, "
@@ -1045,17 +1064,21 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
         else:
-            unseen = np.setdiff1d(unique_labels(flat), self.classes_)
+            unseen = np.setdiff1d(unique_labels(labels), self.classes_)
             if len(unseen):
                 raise ValueError(f"y has classes {unseen} that are not in "
                                  f"classes_ {self.classes_}.")
-        Y = self._label_binarizer.transform(flat).reshape(*y.shape, -1)
-        return np.ascontiguousarray(Y, dtype=self.dtype)
+        return np.ascontiguousarray(self._label_binarizer.transform(labels),
+                                    dtype=self.dtype)
 
-    def _class_weights(self, y):
+    def _row_labels(self, Y):
+        """Class indices of encoded targets (or of outputs) Y."""
+        return (Y[:, 0] > 0.5).astype(int) if Y.shape[1] == 1 else Y.argmax(axis=1)
+
+    def _class_weights(self, Y):
         if self.class_weight is None:
             return None
-        return compute_sample_weight(self.class_weight, np.asarray(y).ravel())
+        return compute_sample_weight(self.class_weight, self.classes_[self._row_labels(Y)])
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
@@ -1110,26 +1133,30 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         return self._fit(X, y, incremental=True, sample_weight=sample_weight,
                          classes=classes)
 
+    def _probabilities(self, raw):
+        if raw.shape[1] == 1:
+            p = expit(raw)
+            return np.hstack([1 - p, p])
+        return softmax(raw, axis=1)
+
     def predict_proba(self, X):
         """Class probabilities of sequences X.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+                (n_samples, n_timesteps), or list of array-like
             Sequences of any number of timesteps.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of ``classes_``; with
-            ``return_sequences``, of shape (n_samples, n_timesteps, n_classes).
+            ``return_sequences``, of shape (n_samples, n_timesteps, n_classes),
+            or a list of (n_timesteps_i, n_classes) for ragged X.
         """
-        raw = self._forward(X).astype(np.float64)
-        if raw.shape[-1] == 1:
-            p = expit(raw)
-            return np.concatenate([1 - p, p], axis=-1)
-        return softmax(raw, axis=-1)
+        data, raw = self._forward(X)
+        return self._per_sequence(data, self._probabilities(raw))
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities of sequences X.
@@ -1137,16 +1164,17 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+                (n_samples, n_timesteps), or list of array-like
             Sequences.
 
         Returns
         -------
-        log_proba : ndarray
+        log_proba : ndarray or list of ndarray
             Log-probabilities, shaped as ``predict_proba``'s.
         """
+        data, raw = self._forward(X)
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+            return self._per_sequence(data, np.log(self._probabilities(raw)))
 
     def predict(self, X):
         """Predict class labels of sequences X.
@@ -1154,43 +1182,27 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+                (n_samples, n_timesteps), or list of array-like
             Sequences of any number of timesteps.
 
         Returns
         -------
         y : ndarray of shape (n_samples,)
             Predicted labels; with ``return_sequences``, of shape
-            (n_samples, n_timesteps).
+            (n_samples, n_timesteps), or a list of (n_timesteps_i,) for
+            ragged X.
         """
-        raw = self._forward(X)
-        if raw.shape[-1] == 1:
-            return self.classes_[(raw[..., 0] > 0).astype(int)]
-        return self.classes_[np.argmax(raw, axis=-1)]
+        data, raw = self._forward(X)
+        return self._per_sequence(data, self.classes_[self._row_labels_of_outputs(raw)])
 
-    def _score_flat(self, X, y, sample_weight):
-        return accuracy_score(np.asarray(y).ravel(), self.predict(X).ravel(),
-                              sample_weight=sample_weight)
+    def _row_labels_of_outputs(self, raw):
+        return (raw[:, 0] > 0).astype(int) if raw.shape[1] == 1 else raw.argmax(axis=1)
 
-    def score(self, X, y, sample_weight=None):
-        """Accuracy of the predictions; with ``return_sequences``, over every
-        step.
+    def _score_rows(self, Y, raw, weights):
+        return accuracy_score(self._row_labels(Y), self._row_labels_of_outputs(raw),
+                              sample_weight=weights)
 
-        Parameters
-        ----------
-        X : array-like
-            Sequences.
-        y : array-like
-            True labels, shaped as for ``fit``.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
+    # ClassifierMixin's score comes first in the method order; BaseLSTM's also
+    # scores per-step and ragged targets.
+    score = BaseLSTM.score
 
-        Returns
-        -------
-        score : float
-        """
-        if not self.return_sequences:
-            return super().score(X, y, sample_weight=sample_weight)
-        y = np.asarray(y)
-        sw = None if sample_weight is None else np.repeat(sample_weight, y.shape[1])
-        return self._score_flat(X, y, sw)

@@ -216,3 +216,59 @@ def check_token_ids(data, *, estimator, vocabulary_size=None):
             f"0..{vocabulary_size - 1}. Map tokens unseen in fit to an id seen in "
             f"fit, such as a tokenizer's unknown-token id.")
     return largest + 1
+
+
+def check_step_targets(y, data, *, dtype, estimator, labels):
+    """Validate the per-step targets of sequences `data` and return them a
+    row per step, aligned with ``data.values``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples, n_timesteps[, n_outputs]), or list
+        One target (or class label) per step of each sequence: an array for
+        sequences of one length, a list of arrays (n_timesteps_i[, n_outputs])
+        for ragged ones.
+    data : SequenceData
+    dtype : numpy dtype or None
+    estimator : estimator instance
+        Named in error messages.
+    labels : bool
+        Class labels: one per step, no outputs axis.
+
+    Returns
+    -------
+    rows : ndarray of shape (total steps,) or (total steps, n_outputs)
+    ndim : int
+        2 when each sequence has one target per step, 3 with an outputs axis
+        (as the dimensions of y for equal lengths).
+    """
+    shape_hint = ("(n_samples, n_timesteps)" if labels else
+                  "(n_samples, n_timesteps) or (n_samples, n_timesteps, n_outputs)")
+    if not data.ragged:
+        y = check_array(y, ensure_2d=False, allow_nd=True, dtype=dtype, input_name="y",
+                        estimator=estimator)
+        T = int(data.lengths[0])
+        if (y.ndim not in ((2,) if labels else (2, 3)) or y.shape[0] != data.n_samples
+                or y.shape[1] != T):
+            raise ValueError(
+                f"With return_sequences=True, y must have shape {shape_hint} with "
+                f"n_samples={data.n_samples} and n_timesteps={T} as X; got shape "
+                f"{y.shape}.")
+        return y.reshape(data.n_samples * T, *y.shape[2:]), y.ndim
+    if len(y) != data.n_samples:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: "
+                         f"{data.n_samples} sequences in X, {len(y)} in y.")
+    rows, ndims = [], set()
+    for i, (target, length) in enumerate(zip(y, data.lengths)):
+        target = check_array(target, ensure_2d=False, dtype=dtype, input_name=f"y[{i}]",
+                             estimator=estimator)
+        if target.ndim not in ((1,) if labels else (1, 2)) or len(target) != length:
+            raise ValueError(
+                f"y[{i}] has shape {target.shape}, but X[{i}] has {length} steps: with "
+                f"return_sequences=True each y[i] needs one "
+                f"{'label' if labels else 'target'} per step of X[i].")
+        rows.append(target)
+        ndims.add(target.ndim)
+    if len(ndims) > 1 or len({r.shape[1:] for r in rows}) > 1:
+        raise ValueError("The sequences of y must all have the same number of outputs.")
+    return np.concatenate(rows), ndims.pop() + 1

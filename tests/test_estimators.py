@@ -346,7 +346,11 @@ def test_extreme_inputs_stay_finite():
     (np.full((5, 3, 2), np.nan), "contains NaN"),
     (np.full((5, 3, 2), np.inf), "infinity"),
     (np.full((5, 3, 2), "a"), "could not convert"),
-    ([[1, 2], [3]], "inhomogeneous|sequence"),
+    ([np.zeros((3, 2)), np.zeros((4, 3))], "same features"),
+    ([np.zeros((3, 2)), np.zeros((0, 2))], "no timesteps"),
+    ([np.zeros((3, 2)), np.full((2, 2), np.nan)], "X\\[1\\].*NaN"),
+    ([np.zeros((3, 2)), np.zeros((2, 2, 2))], "X\\[1\\].*dim 3"),
+    ([], "0 sample"),
 ])
 def test_bad_X_gets_a_clear_error(X, message):
     with pytest.raises(ValueError, match=message):

@@ -156,16 +156,17 @@ def test_outputs_and_gradients_equal_torch(hidden_sizes, n_samples, n_timesteps,
     torch_dtype = torch.float64 if dtype == "float64" else torch.float32
     model = _torch_twin(estimator, torch_dtype)
 
-    X3 = estimator._check_X(X, reset=False)
-    Y = estimator._encode_targets(y, reset=False, n_timesteps=X3.shape[1])
+    data = estimator._check_X(X, reset=False)
+    Y = estimator._encode_targets(y, reset=False, data=data)
     alpha = 0.05
-    loss, grad = estimator._network.loss_gradient(estimator._params, X3, Y, alpha=alpha)
+    loss, grad = estimator._network.loss_gradient(estimator._params, data, Y, alpha=alpha)
 
-    raw = model(torch.tensor(X3))
+    raw = model(torch.tensor(data.values.reshape(n_samples, n_timesteps, -1)))
     expected_loss = _torch_loss(estimator, raw, torch.tensor(Y), model, alpha, n_samples)
     expected_loss.backward()
 
-    np.testing.assert_allclose(estimator._forward(X), raw.detach().numpy(),
+    np.testing.assert_allclose(estimator._forward(X)[1],
+                               raw.detach().numpy().reshape(-1, raw.shape[-1]),
                                rtol=rtol, atol=atol)
     np.testing.assert_allclose(loss, expected_loss.item(), rtol=rtol, atol=atol)
     ours = _gradient_by_torch_name(estimator._network, grad)
@@ -209,3 +210,38 @@ def test_weights_from_torch_predict_as_torch():
     from_torch_state_dict(reg, model.state_dict())
     expected = model(torch.tensor(X)).detach().numpy().ravel()
     np.testing.assert_allclose(reg.predict(X), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_ragged_sequences_equal_torch_packed(bidirectional):
+    """Final states and per-step outputs of sequences of different lengths
+    equal those of nn.LSTM on a PackedSequence."""
+    rng = np.random.RandomState(3)
+    lengths = [7, 2, 11, 1, 5, 9, 3, 11, 4, 6, 8, 2, 10, 5, 7, 1, 3, 9, 6]
+    sequences = [rng.normal(size=(t, 3)) for t in lengths]
+    pack = torch.nn.utils.rnn
+    padded = pack.pad_sequence([torch.tensor(s) for s in sequences], batch_first=True)
+    packed = pack.pack_padded_sequence(padded, torch.tensor(lengths), batch_first=True,
+                                       enforce_sorted=False)
+    for per_step in (False, True):
+        y = ([rng.normal(size=t) for t in lengths] if per_step
+             else rng.normal(size=len(lengths)))
+        reg = LSTMRegressor((5, 4), bidirectional=bidirectional, return_sequences=per_step,
+                            random_state=0, dtype="float64").partial_fit(sequences, y)
+        model = _torch_twin(reg, torch.float64)
+        x = packed
+        for lstm in model.lstm_layers:
+            x, (h_n, _) = lstm(x)
+        if per_step:
+            steps, _ = pack.pad_packed_sequence(x, batch_first=True)
+            out = model.output(steps).detach().numpy()[..., 0]
+            expected = [out[i, :t] for i, t in enumerate(lengths)]
+            features = [steps.detach().numpy()[i, :t] for i, t in enumerate(lengths)]
+        else:
+            final = torch.cat(list(h_n), dim=-1)
+            expected = model.output(final).detach().numpy()[:, 0]
+            features = final.detach().numpy()
+        predicted, transformed = reg.predict(sequences), reg.transform(sequences)
+        for ours, theirs in ([(p, e) for p, e in zip(predicted, expected)]
+                             + [(f, g) for f, g in zip(transformed, features)]):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
