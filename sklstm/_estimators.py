@@ -226,6 +226,9 @@ _ATTRIBUTES_DOC = """
     n_features_in_ : int
         Features per timestep of the training sequences (1 for a 2D ``X``).
 
+    n_timesteps_in_ : int or None
+        The length of the training sequences, None when they differ.
+
     vocabulary_size_ : int
         With ``embedding_dim``, the number of token ids (largest id + 1).
 
@@ -479,7 +482,9 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                 self.vocabulary_size_ = vocabulary
         if reset:
             self.n_features_in_ = data.n_features
-            self._n_timesteps_2d = int(data.lengths[0]) if ndim == 2 else None
+            one_length = np.all(data.lengths == data.lengths[0])
+            self.n_timesteps_in_ = int(data.lengths[0]) if one_length else None
+            self._n_timesteps_2d = self.n_timesteps_in_ if ndim == 2 else None
         return data
 
     def _row_weights(self, sample_weight, Y, data):

@@ -7,7 +7,8 @@ import pytest
 
 
 @pytest.mark.parametrize("module_name", [
-    "sklstm._estimators", "sklstm._config", "sklstm.interop"])
+    "sklstm._estimators", "sklstm._config", "sklstm.interop", "sklstm.preprocessing",
+    "sklstm._forecast"])
 def test_docstring_examples(module_name):
     module = importlib.import_module(module_name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
@@ -18,7 +19,7 @@ def test_docstring_examples(module_name):
 def test_public_api():
     import sklstm
     assert sorted(sklstm.__all__) == ["LSTMClassifier", "LSTMRegressor",
-                                      "__version__", "show_config"]
+                                      "__version__", "forecast", "show_config"]
     for name in sklstm.__all__:
         assert getattr(sklstm, name) is not None
 

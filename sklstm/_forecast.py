@@ -1,0 +1,85 @@
+"""Multi-step forecasting with a model trained on windows of a series."""
+
+import numpy as np
+
+from .preprocessing import _check_series
+
+
+def _final_estimator(model):
+    return model.steps[-1][1] if hasattr(model, "steps") else model
+
+
+def forecast(model, history, steps, *, look_back=None):
+    """Forecast the ``steps`` values that follow a series.
+
+    The model predicts from the last ``look_back`` values; its predictions
+    join the series and the window moves on. A model trained with
+    ``SlidingWindow(horizon=1)`` advances one step per prediction (recursive
+    strategy); one trained with ``horizon=h`` advances ``h`` (direct strategy,
+    and recursive over blocks of ``h`` when ``steps > h``).
+
+    Parameters
+    ----------
+    model : fitted LSTMRegressor, or Pipeline ending with one
+        Trained on ``SlidingWindow(...).to_supervised(series)``, predicting
+        every feature of the series (each step's values, step by step).
+        A pipeline that scales X with a ``SequenceScaler`` takes and returns
+        original units.
+    history : array-like of shape (n_timesteps,) or (n_timesteps, n_features)
+        The series so far, at least ``look_back`` values.
+    steps : int
+        How many future values to forecast.
+    look_back : int or None, default=None
+        The window length; None takes the length of the model's training
+        sequences (``n_timesteps_in_``).
+
+    Returns
+    -------
+    values : ndarray of shape (steps,) or (steps, n_features)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklstm import LSTMRegressor, forecast
+    >>> from sklstm.preprocessing import SlidingWindow
+    >>> series = np.sin(np.arange(400) * 2 * np.pi / 50)
+    >>> X, y = SlidingWindow(look_back=10).fit(series).to_supervised(series)
+    >>> model = LSTMRegressor(8, batch_size=8, max_iter=30, random_state=0).fit(X, y)
+    >>> future = forecast(model, series, steps=20)
+    >>> future.shape
+    (20,)
+    >>> truth = np.sin(np.arange(400, 420) * 2 * np.pi / 50)
+    >>> bool(np.abs(future - truth).max() < 0.2)
+    True
+    """
+    estimator = _final_estimator(model)
+    history = _check_series(history, estimator)
+    n_features = history.shape[1]
+    if look_back is None:
+        look_back = getattr(estimator, "n_timesteps_in_", None)
+        if look_back is None:
+            raise ValueError("The model was trained on sequences of different lengths: "
+                             "pass look_back.")
+    if len(history) < look_back:
+        raise ValueError(f"history has {len(history)} values, fewer than "
+                         f"look_back={look_back}.")
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}.")
+    # The model takes the windows in the format it was trained on.
+    as_2d = n_features == 1 and getattr(estimator, "_n_timesteps_2d", None) is not None
+    series = list(history[-look_back:])
+    values = []
+    while len(values) < steps:
+        window = np.asarray(series[-look_back:])[np.newaxis]
+        predicted = np.asarray(model.predict(window[:, :, 0] if as_2d else window),
+                               dtype=np.float64).reshape(-1)
+        if predicted.size % n_features:
+            raise ValueError(
+                f"The model predicts {predicted.size} values per window, not a multiple "
+                f"of the series' {n_features} features: forecasting feeds predictions "
+                f"back, so the model must predict every feature.")
+        new = predicted.reshape(-1, n_features)
+        series.extend(new)
+        values.extend(new)
+    values = np.asarray(values[:steps])
+    return values[:, 0] if n_features == 1 else values

@@ -1,0 +1,458 @@
+"""Sequence transformers: time-series windows, per-feature scaling, tokens.
+
+They speak the estimators' sequence formats: a 3D array (n_samples,
+n_timesteps, n_features), a 2D array (n_samples, n_timesteps) of univariate
+sequences, or a list of sequences of different lengths.
+"""
+
+import re
+from collections import Counter
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ._validation import check_sequences
+
+__all__ = ["SlidingWindow", "SequenceScaler", "SequenceTokenizer"]
+
+
+def _check_series(series, estimator, n_features=None):
+    """A series as a 2D array (n_timesteps, n_features)."""
+    series = check_array(series, ensure_2d=False, dtype=np.float64, input_name="series",
+                         estimator=estimator)
+    if series.ndim == 1:
+        series = series[:, np.newaxis]
+    if series.ndim != 2:
+        raise ValueError(f"A series has shape (n_timesteps,) or (n_timesteps, "
+                         f"n_features); got {series.shape}.")
+    if n_features is not None and series.shape[1] != n_features:
+        raise ValueError(f"The series has {series.shape[1]} features, but "
+                         f"{type(estimator).__name__} was fitted on {n_features}.")
+    return series
+
+
+class SlidingWindow(BaseEstimator):
+    """Cut a time series into windows of its past and the values that follow.
+
+    Window ``i`` holds the ``look_back`` values from ``i * step`` on; its
+    target is the ``horizon`` values right after it. A window never contains
+    a value from its target's time or later, and the targets of windows run
+    in time order, so the samples pair with ``TimeSeriesSplit`` without
+    leaking the future into training. With ``horizon > 1`` the targets of
+    neighbouring windows share timesteps: pass
+    ``gap=ceil((horizon - 1) / step)`` to ``TimeSeriesSplit`` so that no
+    training target reaches into the test period.
+
+    Parameters
+    ----------
+    look_back : int, default=10
+        Timesteps in each window.
+    horizon : int, default=1
+        Future timesteps each target holds (> 1 for direct multi-step
+        forecasting).
+    step : int, default=1
+        Timesteps between the starts of consecutive windows.
+    target_columns : int, array-like of int or None, default=None
+        The features that make the target; None takes them all.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Features of the series seen in fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklstm.preprocessing import SlidingWindow
+    >>> series = np.arange(8.0)
+    >>> X, y = SlidingWindow(look_back=3).fit(series).to_supervised(series)
+    >>> X.shape, y.shape
+    ((5, 3, 1), (5,))
+    >>> X[0, :, 0], y[0]
+    (array([0., 1., 2.]), np.float64(3.0))
+    >>> SlidingWindow(look_back=3).fit(series).transform(series)[-1, :, 0]
+    array([5., 6., 7.])
+    """
+
+    _parameter_constraints = {
+        "look_back": [Interval(Integral, 1, None, closed="left")],
+        "horizon": [Interval(Integral, 1, None, closed="left")],
+        "step": [Interval(Integral, 1, None, closed="left")],
+        "target_columns": ["array-like", Interval(Integral, 0, None, closed="left"), None],
+    }
+
+    def __init__(self, look_back=10, *, horizon=1, step=1, target_columns=None):
+        self.look_back = look_back
+        self.horizon = horizon
+        self.step = step
+        self.target_columns = target_columns
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, series, y=None):
+        """Learn the number of features of the series.
+
+        Parameters
+        ----------
+        series : array-like of shape (n_timesteps,) or (n_timesteps, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SlidingWindow
+        """
+        series = _check_series(series, self)
+        self.n_features_in_ = series.shape[1]
+        self._targets = (np.arange(self.n_features_in_) if self.target_columns is None
+                         else np.atleast_1d(np.asarray(self.target_columns, dtype=int)))
+        if np.any(self._targets >= self.n_features_in_):
+            raise ValueError(f"target_columns {self.target_columns} out of range for "
+                             f"a series of {self.n_features_in_} features.")
+        return self
+
+    def _windows(self, series, n_windows):
+        starts = np.arange(n_windows) * self.step
+        return series[starts[:, None] + np.arange(self.look_back)]
+
+    def transform(self, series):
+        """Every complete window of the series, the last one included (the
+        one to forecast from).
+
+        Parameters
+        ----------
+        series : array-like of shape (n_timesteps,) or (n_timesteps, n_features)
+
+        Returns
+        -------
+        windows : ndarray of shape (n_windows, look_back, n_features)
+        """
+        check_is_fitted(self)
+        series = _check_series(series, self, self.n_features_in_)
+        n_windows = (len(series) - self.look_back) // self.step + 1
+        if n_windows < 1:
+            raise ValueError(f"The series has {len(series)} timesteps, fewer than "
+                             f"look_back={self.look_back}.")
+        return self._windows(series, n_windows)
+
+    def to_supervised(self, series):
+        """Windows and their targets: the samples to train a forecaster on.
+
+        Parameters
+        ----------
+        series : array-like of shape (n_timesteps,) or (n_timesteps, n_features)
+
+        Returns
+        -------
+        X : ndarray of shape (n_windows, look_back, n_features)
+        y : ndarray of shape (n_windows,), (n_windows, n_targets),
+                (n_windows, horizon) or (n_windows, horizon * n_targets)
+            The ``horizon`` values after each window of the target columns,
+            step by step (then column by column); axes of size one dropped.
+        """
+        check_is_fitted(self)
+        series = _check_series(series, self, self.n_features_in_)
+        n_windows = (len(series) - self.look_back - self.horizon) // self.step + 1
+        if n_windows < 1:
+            raise ValueError(
+                f"The series has {len(series)} timesteps, fewer than look_back + "
+                f"horizon = {self.look_back + self.horizon}.")
+        X = self._windows(series, n_windows)
+        starts = np.arange(n_windows) * self.step + self.look_back
+        y = series[starts[:, None] + np.arange(self.horizon)][:, :, self._targets]
+        y = y.reshape(n_windows, -1)
+        return X, (y[:, 0] if y.shape[1] == 1 else y)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the features of each timestep of a window.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Names of the series' features; ``x0, x1, ...`` when None.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+        """
+        check_is_fitted(self)
+        if input_features is None:
+            return np.array([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+        return np.asarray(input_features, dtype=object)
+
+
+class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Scale each feature of sequences across all samples and timesteps.
+
+    scikit-learn's scalers reject 3D arrays and lists of sequences; this one
+    takes the estimators' formats and gives the same format back, ragged lists
+    included.
+
+    Parameters
+    ----------
+    method : {"standard", "minmax"}, default="standard"
+        Zero mean and unit variance, or a linear map onto ``feature_range``.
+    feature_range : tuple (min, max), default=(0, 1)
+        The target range of "minmax".
+
+    Attributes
+    ----------
+    center_ : ndarray of shape (n_features,)
+        Subtracted from each feature.
+    scale_ : ndarray of shape (n_features,)
+        Then each feature is divided by this (constant features keep 1).
+    n_features_in_ : int
+        Features per timestep.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklstm.preprocessing import SequenceScaler
+    >>> sequences = [np.array([[1.0], [3.0]]), np.array([[5.0], [7.0], [9.0]])]
+    >>> scaler = SequenceScaler().fit(sequences)
+    >>> scaler.center_, scaler.scale_
+    (array([5.]), array([2.82842712]))
+    >>> [s.shape for s in scaler.transform(sequences)]
+    [(2, 1), (3, 1)]
+    """
+
+    _parameter_constraints = {
+        "method": [StrOptions({"standard", "minmax"})],
+        "feature_range": [tuple],
+    }
+
+    def __init__(self, method="standard", *, feature_range=(0, 1)):
+        self.method = method
+        self.feature_range = feature_range
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn each feature's center and scale.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps), or list of array-like
+            Sequences.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SequenceScaler
+        """
+        data, _ = check_sequences(X, dtype=np.float64, estimator=self)
+        values = data.values
+        if self.method == "standard":
+            self.center_ = values.mean(axis=0)
+            scale = values.std(axis=0)
+        else:
+            low, high = self.feature_range
+            if not low < high:
+                raise ValueError(f"feature_range must be (min, max) with min < max; "
+                                 f"got {self.feature_range}.")
+            minimum, maximum = values.min(axis=0), values.max(axis=0)
+            scale = (maximum - minimum) / (high - low)
+            self.center_ = minimum - low * scale
+        # A constant feature is only shifted.
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        self.n_features_in_ = data.n_features
+        return self
+
+    def _apply(self, X, function):
+        check_is_fitted(self)
+        data, ndim = check_sequences(X, dtype=np.float64, estimator=self,
+                                     n_features=self.n_features_in_)
+        values = function(data.values)
+        if ndim == 0:
+            return data.split(values)
+        shaped = values.reshape(data.n_samples, -1, self.n_features_in_)
+        return shaped[:, :, 0] if ndim == 2 else shaped
+
+    def transform(self, X):
+        """Scale sequences.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences, as for ``fit``.
+
+        Returns
+        -------
+        X_scaled : ndarray or list of ndarray
+            In the format of X: 3D, 2D, or a list of (n_timesteps_i,
+            n_features) arrays.
+        """
+        return self._apply(X, lambda values: (values - self.center_) / self.scale_)
+
+    def inverse_transform(self, X):
+        """Undo the scaling: back to the original units.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Scaled sequences, or (with one feature) any array of scaled
+            values, such as predictions of the next value.
+
+        Returns
+        -------
+        X_original : ndarray or list of ndarray
+            In the format of X.
+        """
+        check_is_fitted(self)
+        if self.n_features_in_ == 1 and isinstance(X, np.ndarray) and X.ndim == 1:
+            return X * self.scale_[0] + self.center_[0]
+        return self._apply(X, lambda values: values * self.scale_ + self.center_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+class SequenceTokenizer(TransformerMixin, BaseEstimator):
+    """Texts to sequences of integer token ids, with a vocabulary learned in fit.
+
+    Id 0 is padding and id 1 the unknown token; the vocabulary takes ids from
+    2 on, most frequent tokens first. Feed the ids to an estimator with
+    ``embedding_dim``.
+
+    Parameters
+    ----------
+    level : {"word", "char"}, default="word"
+        Tokens are words (runs of letters, digits and apostrophes; each other
+        visible character is a token of its own) or characters.
+    lowercase : bool, default=True
+        Lowercase texts first.
+    min_frequency : int, default=1
+        Tokens seen fewer times in fit are unknown.
+    max_tokens : int or None, default=None
+        Keep only this many most frequent tokens.
+    output : {"ragged", "padded"}, default="ragged"
+        A list of 1D id arrays, one per text, of the text's own length; or a
+        2D array padded (and truncated) to ``max_length`` with 0 at the end.
+    max_length : int or None, default=None
+        The length of "padded" output; None takes the longest text.
+
+    Attributes
+    ----------
+    vocabulary_ : dict of str to int
+        Token to id.
+    tokens_ : ndarray of str
+        Id to token (``tokens_[0]`` is "<pad>", ``tokens_[1]`` "<unk>").
+
+    Examples
+    --------
+    >>> from sklstm.preprocessing import SequenceTokenizer
+    >>> tokenizer = SequenceTokenizer().fit(["the cat sat", "the dog"])
+    >>> [ids.tolist() for ids in tokenizer.transform(["the cat ran"])]
+    [[2, 3, 1]]
+    >>> tokenizer.inverse_transform(tokenizer.transform(["the dog sat"]))
+    ['the dog sat']
+    """
+
+    PAD, UNKNOWN = 0, 1
+    _pattern = re.compile(r"[\w']+|[^\w\s]")
+
+    _parameter_constraints = {
+        "level": [StrOptions({"word", "char"})],
+        "lowercase": ["boolean"],
+        "min_frequency": [Interval(Integral, 1, None, closed="left")],
+        "max_tokens": [Interval(Integral, 1, None, closed="left"), None],
+        "output": [StrOptions({"ragged", "padded"})],
+        "max_length": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(self, level="word", *, lowercase=True, min_frequency=1, max_tokens=None,
+                 output="ragged", max_length=None):
+        self.level = level
+        self.lowercase = lowercase
+        self.min_frequency = min_frequency
+        self.max_tokens = max_tokens
+        self.output = output
+        self.max_length = max_length
+
+    def _tokens(self, text):
+        if not isinstance(text, str):
+            raise ValueError(f"SequenceTokenizer takes texts (str); got "
+                             f"{type(text).__name__}: {text!r}.")
+        if self.lowercase:
+            text = text.lower()
+        return list(text) if self.level == "char" else self._pattern.findall(text)
+
+    def _texts(self, texts):
+        if isinstance(texts, str):
+            raise ValueError("SequenceTokenizer takes a list of texts, not one text: "
+                             "wrap it in a list.")
+        return list(texts)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, texts, y=None):
+        """Learn the vocabulary.
+
+        Parameters
+        ----------
+        texts : iterable of str
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SequenceTokenizer
+        """
+        counts = Counter()
+        for text in self._texts(texts):
+            counts.update(self._tokens(text))
+        kept = sorted((token for token, count in counts.items()
+                       if count >= self.min_frequency),
+                      key=lambda token: (-counts[token], token))[:self.max_tokens]
+        self.tokens_ = np.array(["<pad>", "<unk>", *kept], dtype=object)
+        self.vocabulary_ = {token: i for i, token in enumerate(self.tokens_)}
+        return self
+
+    def transform(self, texts):
+        """Texts as token ids; unknown tokens get id 1, and an empty text is
+        one padding step (0), as an estimator needs a step per sequence.
+
+        Parameters
+        ----------
+        texts : iterable of str
+
+        Returns
+        -------
+        ids : list of ndarray of int, or ndarray of shape (n_texts, max_length)
+            As ``output`` asks.
+        """
+        check_is_fitted(self)
+        get = self.vocabulary_.get
+        sequences = [np.array([get(token, self.UNKNOWN) for token in self._tokens(text)]
+                              or [self.PAD], dtype=np.int64)
+                     for text in self._texts(texts)]
+        if self.output == "ragged":
+            return sequences
+        length = self.max_length or max(len(s) for s in sequences)
+        padded = np.zeros((len(sequences), length), dtype=np.int64)
+        for i, sequence in enumerate(sequences):
+            padded[i, :min(length, len(sequence))] = sequence[:length]
+        return padded
+
+    def inverse_transform(self, ids):
+        """Token ids back to texts, without padding.
+
+        Parameters
+        ----------
+        ids : list of array-like of int, or 2D array-like of int
+
+        Returns
+        -------
+        texts : list of str
+            Words joined by spaces, or characters joined; unknown tokens as
+            "<unk>".
+        """
+        check_is_fitted(self)
+        separator = "" if self.level == "char" else " "
+        return [separator.join(self.tokens_[i] for i in np.asarray(sequence, dtype=int)
+                               if i != self.PAD)
+                for sequence in ids]
