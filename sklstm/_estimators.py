@@ -48,6 +48,9 @@ from ._validation import check_sequences, check_step_targets, check_token_ids
 
 # Minibatch size of batch_size="auto", as Keras' default.
 _AUTO_BATCH_SIZE = 32
+# Minibatches per pool in which sequences of different lengths are sorted by
+# length (bucketing; see BaseLSTM._epoch_order).
+_BUCKET_POOL = 50
 # The "adaptive" schedule divides the learning rate by 5 until it falls below
 # this, as scikit-learn's MLP does.
 _ADAPTIVE_MIN_LEARNING_RATE = 1e-6
@@ -592,12 +595,33 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                           f"{n_samples} training samples; it is clipped to {n_samples}.")
         return min(self.batch_size, n_samples)
 
+    def _epoch_order(self, data, batch_size):
+        """The order of the samples in an epoch: shuffled (unless shuffle is
+        off), and for sequences of different lengths bucketed, as Keras'
+        bucket_by_sequence_length and torchtext's BucketIterator do: sorted
+        by length within pools of _BUCKET_POOL minibatches, the minibatches
+        then shuffled. A minibatch thus holds sequences of similar lengths
+        and the engine walks few steps beyond each one's end."""
+        n = data.n_samples
+        if not self.shuffle:
+            return np.arange(n, dtype=np.intp)
+        order = self._random_state.permutation(n)
+        if np.all(data.lengths == data.lengths[0]):
+            return order.astype(np.intp)
+        pool = _BUCKET_POOL * batch_size
+        for start in range(0, n, pool):
+            part = order[start:start + pool]
+            order[start:start + pool] = part[np.argsort(-data.lengths[part],
+                                                         kind="stable")]
+        batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+        shuffled = self._random_state.permutation(len(batches))
+        return np.concatenate([batches[i] for i in shuffled]).astype(np.intp)
+
     def _epoch(self, data, Y, weights, batch_size, validation):
         """One epoch of training, its records, and the schedule's step."""
         start = time.perf_counter()
         n_samples = data.n_samples
-        order = (self._random_state.permutation(n_samples) if self.shuffle
-                 else np.arange(n_samples)).astype(np.intp)
+        order = self._epoch_order(data, batch_size)
         seed = int(self._random_state.randint(0, np.iinfo(np.int64).max, dtype=np.int64))
         loss = self._network.train_epoch(
             self._params, data, Y, weights, order, batch_size, self._optimizer,
