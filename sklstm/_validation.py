@@ -71,7 +71,8 @@ class SequenceData(NamedTuple):
 def _is_ragged(X):
     """Whether X is a collection of separate sequences rather than one array."""
     if isinstance(X, np.ndarray):
-        return X.dtype == object
+        # A 1D object array holds sequences; a 2D or 3D one holds values.
+        return X.dtype == object and X.ndim == 1
     if not isinstance(X, (list, tuple)) or len(X) == 0:
         return False
     try:
@@ -157,7 +158,7 @@ def _check_sequence_list(X, *, dtype, estimator):
             if sequence.dtype.kind not in "biuf":
                 sequence = sequence.astype(np.float64)
         except (TypeError, ValueError) as error:
-            raise ValueError(f"Sequence X[{i}] is not numeric: {error}") from error
+            raise type(error)(f"Sequence X[{i}] is not numeric: {error}") from error
         if sequence.ndim == 1:
             sequence = sequence[:, np.newaxis]
         if sequence.ndim != 2:
