@@ -240,6 +240,18 @@ cdef void _order_chunk(const Py_ssize_t *samples, Py_ssize_t n,
     chunk.rows = chunk.offset[chunk.steps]
 
 
+cdef inline Py_ssize_t _previous(const Chunk *ch, Py_ssize_t t, Py_ssize_t d,
+                                 Py_ssize_t *prev) noexcept nogil:
+    """How many of step t's sequences have a previous step in direction d
+    (they are a prefix of its rows: the others start at t), and (OUT) the first
+    row of that previous step: t - 1 forwards, t + 1 in reverse."""
+    if d == 0:
+        prev[0] = ch.offset[t - 1] if t > 0 else 0
+        return ch.active[t] if t > 0 else 0
+    prev[0] = ch.offset[t + 1] if t + 1 < ch.steps else 0
+    return ch.active[t + 1] if t + 1 < ch.steps else 0
+
+
 cdef Py_ssize_t _carve(const Net *net, const Train *train, Py_ssize_t rows,
                        Py_ssize_t n, Work *w) noexcept nogil:
     """Lay out the buffers of a chunk of n sequences and `rows` real steps;
@@ -457,12 +469,7 @@ cdef double _chunk_pass(
                 t = s if d == 0 else ch.steps - 1 - s
                 k = ch.active[t]
                 row = ch.offset[t]
-                if d == 0:
-                    kp = k if t > 0 else 0
-                    prev = ch.offset[t - 1] if t > 0 else 0
-                else:
-                    kp = ch.active[t + 1] if t + 1 < ch.steps else 0
-                    prev = ch.offset[t + 1] if t + 1 < ch.steps else 0
+                kp = _previous(&ch, t, d, &prev)
                 # h_in: the h entering step t (dropped out when asked), kept
                 # for dW_hh; zero for sequences that start here.
                 for p in range(k):
@@ -621,12 +628,7 @@ cdef double _chunk_pass(
                 t = ch.steps - 1 - s if d == 0 else s
                 k = ch.active[t]
                 row = ch.offset[t]
-                if d == 0:
-                    kp = k if t > 0 else 0
-                    prev = ch.offset[t - 1] if t > 0 else 0
-                else:
-                    kp = ch.active[t + 1] if t + 1 < ch.steps else 0
-                    prev = ch.offset[t + 1] if t + 1 < ch.steps else 0
+                kp = _previous(&ch, t, d, &prev)
                 if kp > 0:
                     _cell_backward(kp, H, peep, gates + row * G, c + prev * H,
                                    c + row * H, act_c + row * H,

@@ -521,8 +521,6 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                 raise ValueError("Pass both X_val and y_val, or neither.")
             data_val = self._check_X(X_val, reset=False)
             Y_val = self._encode_targets(y_val, reset=False, data=data_val)
-            check_consistent_length(data_val.lengths, Y_val[:data_val.n_samples]
-                                    if not self.return_sequences else data_val.lengths)
             return data, Y, weights, (data_val, Y_val, None)
         if not early_stopping:
             return data, Y, weights, None
