@@ -1,4 +1,4 @@
-"""Training throughput of sklstm against PyTorch, measured in the same run.
+"""sklstm against PyTorch, measured in the same run.
 
     python benchmarks/bench_vs_torch.py [--repeats 5] [--json PATH]
 
@@ -8,9 +8,11 @@ with a linear head, float32, on the same data: sklstm through the public
 ``partial_fit`` (one epoch of 8 minibatches, so its per-epoch validation is
 counted), PyTorch through the plainest training loop a user would write.
 Prints sequences per second, GFLOP/s (24 B T H (D + H) per layer and
-direction) and the
-sklstm / PyTorch ratio; medians over repeats. The PyTorch columns are skipped
-when torch is not installed.
+direction) and the sklstm / PyTorch ratio; medians over repeats. Then the
+sgemm rate of the BLAS the engine calls, inference (one sequence's latency
+and 1024 sequences' throughput), the README's sine task at batch size 1, and
+float64 training. The PyTorch columns are skipped when torch is not
+installed.
 """
 
 import argparse
@@ -76,6 +78,85 @@ def time_torch(torch, X, y, batch, hidden, layers, bidirectional, repeats):
     return float(np.median(times))
 
 
+def sgemm_gflops(n_threads, size=2048, repeats=5):
+    """The machine's single-precision GEMM rate, through the BLAS the engine
+    calls (scipy's), for a square product."""
+    from scipy.linalg import blas
+    a = np.asfortranarray(np.random.RandomState(0).rand(size, size).astype(np.float32))
+    with threadpool_limits(limits=n_threads, user_api="blas"):
+        blas.sgemm(1.0, a, a)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            blas.sgemm(1.0, a, a)
+            times.append(time.perf_counter() - start)
+    return 2 * size ** 3 / float(np.median(times)) / 1e9
+
+
+def median_seconds(function, repeats, inner=1):
+    function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(inner):
+            function()
+        times.append((time.perf_counter() - start) / inner)
+    return float(np.median(times))
+
+
+def inference(torch, shape, n_threads, repeats):
+    """Seconds to predict one sequence (latency) and 1024 sequences."""
+    batch, timesteps, features, hidden = shape[:4]
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(1024, timesteps, features)).astype(np.float32)
+    model = LSTMRegressor(hidden, random_state=0).partial_fit(X[:64], X[:64, 0, 0])
+    one = X[:1]
+    ours = (median_seconds(lambda: model.predict(one), repeats, inner=50),
+            median_seconds(lambda: model.predict(X), repeats))
+    theirs = (None, None)
+    if torch is not None:
+        lstm = torch.nn.LSTM(features, hidden, batch_first=True)
+        head = torch.nn.Linear(hidden, 1)
+        Xt, onet = torch.from_numpy(X), torch.from_numpy(one)
+
+        def predict(x):
+            with torch.inference_mode():
+                return head(lstm(x)[0][:, -1]).numpy()
+
+        theirs = (median_seconds(lambda: predict(onet), repeats, inner=50),
+                  median_seconds(lambda: predict(Xt), repeats))
+    return ours, theirs
+
+
+def seed_task(torch, repeats):
+    """Seconds per epoch of the README's sine task: next value from the last
+    10, LSTM(4), Adam, batch_size=1, 800 windows; PyTorch through the plainest
+    loop a user would write."""
+    series = np.sin(np.arange(1000) * 2 * np.pi / 50).astype(np.float32)
+    X = np.lib.stride_tricks.sliding_window_view(series[:-1], 10)[:800]
+    y = series[10:810]
+    model = LSTMRegressor(4, batch_size=1, random_state=0)
+    ours = median_seconds(lambda: model.partial_fit(X, y), repeats)
+    theirs = None
+    if torch is not None:
+        lstm = torch.nn.LSTM(1, 4, batch_first=True)
+        head = torch.nn.Linear(4, 1)
+        optimizer = torch.optim.Adam([*lstm.parameters(), *head.parameters()], lr=1e-3)
+        Xt = torch.from_numpy(np.ascontiguousarray(X[:, :, None]))
+        yt = torch.from_numpy(y)
+
+        def epoch():
+            for i in torch.randperm(len(Xt)).tolist():
+                out = head(lstm(Xt[i:i + 1])[0][:, -1])[:, 0]
+                loss = torch.nn.functional.mse_loss(out, yt[i:i + 1])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+        theirs = median_seconds(epoch, max(1, repeats // 2))
+    return ours, theirs
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -115,11 +196,68 @@ def main():
                           f"{theirs / ours:6.2f}" if theirs else f"{'-':>12} {'-':>8} {'-':>6}")
             print(f"{name:8} {n_threads:7d} {batch / ours:13.0f} {flops / ours / 1e9:8.1f} "
                   f"{torch_cols}")
+    print()
+    gemm = {n: sgemm_gflops(n) for n in (1, 2)}
+    for n, rate in gemm.items():
+        print(f"sgemm (scipy's BLAS, 2048^3), {n} thread(s): {rate:.1f} GFLOP/s")
+
+    print()
+    print(f"{'inference':8} {'threads':>7} {'1 seq (us)':>11} {'torch':>9} {'ratio':>6} "
+          f"{'1024 seq/s':>11} {'torch':>9} {'ratio':>6}")
+    inference_rows = []
+    for name in ("small", "medium"):
+        for n_threads in (1, 2):
+            with threadpool_limits(limits=n_threads, user_api="openmp"):
+                if torch is not None:
+                    torch.set_num_threads(n_threads)
+                (one, many), (t_one, t_many) = inference(torch, SHAPES[name], n_threads,
+                                                         args.repeats)
+            inference_rows.append({"shape": name, "threads": n_threads,
+                                   "sklstm_latency": one, "torch_latency": t_one,
+                                   "sklstm_1024": many, "torch_1024": t_many})
+            torch_cols = (f"{t_one * 1e6:9.0f} {t_one / one:6.2f} " if t_one else
+                          f"{'-':>9} {'-':>6} ")
+            torch_many = (f"{1024 / t_many:9.0f} {t_many / many:6.2f}" if t_many else
+                          f"{'-':>9} {'-':>6}")
+            print(f"{name:8} {n_threads:7d} {one * 1e6:11.0f} {torch_cols}"
+                  f"{1024 / many:11.0f} {torch_many}")
+
+    print()
+    with threadpool_limits(limits=1, user_api="openmp"):
+        if torch is not None:
+            torch.set_num_threads(1)
+        ours, theirs = seed_task(torch, args.repeats)
+    ratio = f"{theirs / ours:.1f}" if theirs else "-"
+    print(f"seed task (sine, LSTM(4), batch 1, 1 thread): sklstm {ours:.4f} s/epoch, "
+          f"torch {theirs if theirs is None else round(theirs, 3)} s/epoch, ratio {ratio}")
+
+    rng = np.random.RandomState(0)
+    batch, timesteps, features, hidden = SHAPES["medium"][:4]
+    X64 = rng.normal(size=(N_BATCHES * batch, timesteps, features))
+    y64 = X64[:, :, 0].mean(axis=1)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        model = LSTMRegressor(hidden, batch_size=batch, random_state=0, dtype="float64")
+        ours64 = median_seconds(lambda: model.partial_fit(X64, y64), args.repeats) / N_BATCHES
+        theirs64 = None
+        if torch is not None:
+            torch.set_default_dtype(torch.float64)
+            theirs64 = time_torch(torch, X64, y64, batch, hidden, 1, False, args.repeats)
+            torch.set_default_dtype(torch.float32)
+    ratio64 = f"{theirs64 / ours64:.2f}" if theirs64 else "-"
+    print(f"float64 training, medium, 1 thread: sklstm {batch / ours64:.0f} seq/s, torch "
+          f"{'-' if theirs64 is None else round(batch / theirs64)} seq/s, ratio {ratio64}")
+
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": platform.platform(), "processor": platform.processor(),
                        "torch": None if torch is None else torch.__version__,
-                       "rows": rows}, f, indent=2)
+                       "training": rows, "sgemm_gflops": gemm,
+                       "inference": inference_rows,
+                       "seed_task": {"sklstm_seconds_per_epoch": ours,
+                                     "torch_seconds_per_epoch": theirs},
+                       "float64_medium": {"sklstm_seconds_per_step": ours64,
+                                          "torch_seconds_per_step": theirs64}},
+                      f, indent=2)
 
 
 if __name__ == "__main__":

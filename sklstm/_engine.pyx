@@ -39,7 +39,7 @@ from libc.math cimport sqrt
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 
-from ._blas cimport gemm
+from ._blas cimport gemm, gemv
 from ._openmp cimport SKLSTM_OPENMP_ENABLED, omp_get_max_threads, omp_get_thread_num
 
 
@@ -342,6 +342,28 @@ cdef void _mask_rows(const Chunk *ch, Py_ssize_t width, const floating *mask,
                 dst[r * width + u] = src[r * width + u] * mask[p * width + u]
 
 
+cdef inline void _recurrent(Py_ssize_t rows, Py_ssize_t G, Py_ssize_t H,
+                            const floating *h, const floating *w_hh,
+                            floating *gates) noexcept nogil:
+    """gates (rows, G) += h (rows, H) @ W_hh^T: a matrix-vector product for a
+    single row (one sequence, or the tail of a packed chunk)."""
+    if rows == 1:
+        gemv(c'n', G, H, w_hh, H, h, 1, gates)
+    else:
+        gemm(c'n', c't', rows, G, H, h, H, w_hh, H, 1, gates, G)
+
+
+cdef inline void _recurrent_backward(Py_ssize_t rows, Py_ssize_t G, Py_ssize_t H,
+                                     const floating *dz, const floating *w_hh,
+                                     floating beta, floating *dh,
+                                     Py_ssize_t lddh) noexcept nogil:
+    """dh (rows, H; rows lddh apart) = beta * dh + dz (rows, G) @ W_hh."""
+    if rows == 1:
+        gemv(c't', G, H, w_hh, H, dz, beta, dh)
+    else:
+        gemm(c'n', c'n', rows, H, G, dz, G, w_hh, H, beta, dh, lddh)
+
+
 cdef void _add_bias(Py_ssize_t rows, Py_ssize_t width, const floating *bias,
                     floating *A) noexcept nogil:
     cdef Py_ssize_t r, u
@@ -479,8 +501,7 @@ cdef double _chunk_pass(
                             layer_out[(prev + p) * ldo + d * H + u]
                             * (mask_rec[p * H + u] if rec_dropping else 1))
                 if kp > 0:
-                    gemm(c'n', c't', kp, G, H, h_in + row * H, H, w_hh, H, 1,
-                         gates + row * G, G)
+                    _recurrent(kp, G, H, h_in + row * H, w_hh, gates + row * G)
                     _cell_forward(kp, H, params + _offset(net, l, d, D_BIAS), peep,
                                   c + prev * H, gates + row * G, c + row * H,
                                   act_c + row * H, layer_out + row * ldo + d * H, ldo,
@@ -649,15 +670,14 @@ cdef double _chunk_pass(
                 if kp == 0:
                     continue
                 if rec_dropping:
-                    gemm(c'n', c'n', kp, H, G, gates + row * G, G, w_hh, H, 0,
-                         ws + w.tmp, H)
+                    _recurrent_backward(kp, G, H, gates + row * G, w_hh, 0, ws + w.tmp, H)
                     for p in range(kp):
                         for u in range(H):
                             dh[(prev + p) * ldo + d * H + u] += (
                                 ws[w.tmp + p * H + u] * mask_rec[p * H + u])
                 else:
-                    gemm(c'n', c'n', kp, H, G, gates + row * G, G, w_hh, H, 1,
-                         dh + prev * ldo + d * H, ldo)
+                    _recurrent_backward(kp, G, H, gates + row * G, w_hh, 1,
+                                        dh + prev * ldo + d * H, ldo)
             # `gates` now holds dZ for every step, each row beside the h that
             # entered it in h_in.
             gemm(c't', c'n', G, width, R, gates, G, inp, width, 0,
