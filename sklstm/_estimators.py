@@ -477,7 +477,8 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             X, dtype=dtype, estimator=self,
             n_features=None if reset else self.n_features_in_,
             n_timesteps_2d=None if reset else self._n_timesteps_2d)
-        if self.embedding_dim if reset else self._network.embedding_dim:
+        takes_tokens = self.embedding_dim if reset else self._network.embedding_dim
+        if takes_tokens:
             vocabulary = check_token_ids(
                 data, estimator=self,
                 vocabulary_size=None if reset else self.vocabulary_size_)
