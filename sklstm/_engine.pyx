@@ -860,6 +860,13 @@ cdef void _update(int solver, Py_ssize_t n, floating *params, const floating *gr
             sklstm_rmsprop_update_d(n, params, grad, state_1, learning_rate, rho, epsilon)
 
 
+def activate(int activation, floating[::1] x):
+    """Apply a kernel activation in place (for tests of the kernels' accuracy);
+    codes as _network.ACTIVATIONS."""
+    with nogil:
+        _activate(x.shape[0], activation, &x[0])
+
+
 def openmp_enabled():
     """Whether the extension was compiled with OpenMP."""
     return bool(SKLSTM_OPENMP_ENABLED)
