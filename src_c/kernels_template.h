@@ -4,14 +4,12 @@
  * and the matching libm functions EXP, LOG1P, TANH, SQRT.
  */
 
-/* Two branches so that exp never overflows: exp(-|x|) is always <= 1. */
+/* Two branches so that exp never overflows: exp(-|x|) is always <= 1.
+ * Written as a select, so that loops over it vectorize. */
 static inline REAL FN(sigmoid)(REAL x)
 {
-    if (x >= 0) {
-        return (REAL)1 / ((REAL)1 + EXP(-x));
-    }
-    REAL e = EXP(x);
-    return e / ((REAL)1 + e);
+    REAL e = EXP(x >= 0 ? -x : x);
+    return (x >= 0 ? (REAL)1 : e) / ((REAL)1 + e);
 }
 
 /* log(1 + exp(x)) without overflow for large x or loss of precision for small. */
@@ -59,11 +57,55 @@ static inline REAL FN(act_slope)(int activation, REAL y)
     }
 }
 
+/* The standard cell (sigmoid gates, tanh cell, no peepholes) with no branch
+ * and no call in its inner loop, which the compiler vectorizes; c_prev_j is
+ * c_prev[j] or, at a sequence's first step, 0. */
+#define SKLSTM_STANDARD_CELL(c_prev_j)                                        \
+    for (ptrdiff_t j = 0; j < H; j++) {                                         \
+        REAL i = FN(sigmoid)(z[j] + bias[j]);                                   \
+        REAL f = FN(sigmoid)(z[H + j] + bias[H + j]);                           \
+        REAL g = TANH(z[2 * H + j] + bias[2 * H + j]);                          \
+        REAL o = FN(sigmoid)(z[3 * H + j] + bias[3 * H + j]);                   \
+        REAL cj = i * g + f * (c_prev_j);                                       \
+        REAL ac = TANH(cj);                                                     \
+        z[j] = i;                                                               \
+        z[H + j] = f;                                                           \
+        z[2 * H + j] = g;                                                       \
+        z[3 * H + j] = o;                                                       \
+        cb[j] = cj;                                                             \
+        acb[j] = ac;                                                            \
+        hb[j] = o * ac;                                                         \
+    }
+
+static void FN(cell_forward_standard)(
+    ptrdiff_t batch, ptrdiff_t hidden, const REAL *restrict bias,
+    const REAL *restrict c_prev, REAL *restrict gates, REAL *restrict c,
+    REAL *restrict act_c, REAL *restrict h, ptrdiff_t ldh)
+{
+    const ptrdiff_t H = hidden;
+    for (ptrdiff_t b = 0; b < batch; b++) {
+        REAL *restrict z = gates + b * 4 * H;
+        REAL *restrict cb = c + b * H, *restrict acb = act_c + b * H;
+        REAL *restrict hb = h + b * ldh;
+        if (c_prev) {
+            const REAL *restrict cp = c_prev + b * H;
+            SKLSTM_STANDARD_CELL(cp[j])
+        } else {
+            SKLSTM_STANDARD_CELL((REAL)0)
+        }
+    }
+}
+#undef SKLSTM_STANDARD_CELL
+
 void FN(sklstm_cell_forward)(
     ptrdiff_t batch, ptrdiff_t hidden, const REAL *bias, const REAL *peephole,
     const REAL *c_prev, REAL *gates, REAL *c, REAL *act_c, REAL *h,
     ptrdiff_t ldh, int gate_activation, int cell_activation)
 {
+    if (!peephole && gate_activation == SKLSTM_SIGMOID && cell_activation == SKLSTM_TANH) {
+        FN(cell_forward_standard)(batch, hidden, bias, c_prev, gates, c, act_c, h, ldh);
+        return;
+    }
     /* One step of one direction for a batch.
      * gates (batch, 4H): IN the pre-activations without bias, OUT the activated
      * gates i, f, g, o, kept for the backward pass. peephole (3H: p_i, p_f,
