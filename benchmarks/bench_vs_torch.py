@@ -161,11 +161,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--torch-aten", action="store_true",
+                        help="run PyTorch's LSTM without oneDNN (its per-op ATen path)")
     args = parser.parse_args()
     try:
         import torch
     except ImportError:
         torch = None
+    if torch is not None and args.torch_aten:
+        # PyTorch's CPU LSTM trains through oneDNN's fused kernels by default.
+        torch.backends.mkldnn.enabled = False
 
     rows = []
     header = (f"{'shape':8} {'threads':>7} {'sklstm seq/s':>13} {'GFLOP/s':>8} "
