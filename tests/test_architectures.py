@@ -136,11 +136,22 @@ def test_dropout_is_reproducible_for_1_and_2_threads():
 
 
 def test_dropout_is_off_at_predict():
+    """Predictions use every unit: they do not change with the dropout rates
+    and equal the network's pass without dropout."""
     rng = np.random.RandomState(6)
     X = rng.normal(size=(50, 6, 2))
-    clf = quiet_fit(LSTMClassifier(8, dropout=0.5, recurrent_dropout=0.5, max_iter=3),
-                    X, X[:, 0, 0] > 0)
-    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))
+    clf = quiet_fit(LSTMClassifier((8, 4), dropout=0.5, recurrent_dropout=0.5,
+                                   max_iter=3, dtype="float64"), X, X[:, 0, 0] > 0)
+    proba = clf.predict_proba(X)
+    clf.set_params(dropout=0.0, recurrent_dropout=0.0)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    data = clf._check_X(X, reset=False)
+    Y = clf._encode_targets(X[:, 0, 0] > 0, reset=False, data=data)
+    with_dropout, _ = clf._network.loss_gradient(clf._params, data, Y, dropout=0.5,
+                                                 recurrent_dropout=0.5, seed=1)
+    without, _ = clf._network.loss_gradient(clf._params, data, Y)
+    assert with_dropout != without  # training passes do drop units
+    assert clf._network.loss(clf._params, data, Y) == pytest.approx(without, rel=1e-12)
 
 
 # -- validation and early stopping ---------------------------------------------
