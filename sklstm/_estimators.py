@@ -250,7 +250,7 @@ _ATTRIBUTES_DOC = """
     intercepts_ : list of ndarray
         Biases of the dense layers, then of the output layer. Views.
 
-    embedding_ : ndarray of shape (vocabulary_size_, embedding_dim)
+    embedding_ : ndarray of shape (``vocabulary_size_``, embedding_dim)
         The token vectors, with ``embedding_dim``. A view.
 """
 

@@ -147,10 +147,10 @@ class SlidingWindow(BaseEstimator):
         Returns
         -------
         X : ndarray of shape (n_windows, look_back, n_features)
-        y : ndarray of shape (n_windows,), (n_windows, n_targets),
-                (n_windows, horizon) or (n_windows, horizon * n_targets)
+        y : ndarray of shape (n_windows, horizon * n_targets)
             The ``horizon`` values after each window of the target columns,
-            step by step (then column by column); axes of size one dropped.
+            step by step (then column by column); an axis of size one is
+            dropped, so ``horizon=1`` with one target column gives (n_windows,).
         """
         check_is_fitted(self)
         series = _check_series(series, self, self.n_features_in_)
