@@ -147,9 +147,13 @@ def check_sequences(X, *, dtype, estimator, n_features=None, n_timesteps_2d=None
                              f"{name} needs at least one.")
         data = SequenceData.from_array(X)
     if n_features is not None and data.n_features != n_features:
+        hint = ""
+        if ndim == 2 and n_features > 1:
+            hint = (" A 2D X holds univariate sequences; one sequence of shape "
+                    "(n_timesteps, n_features) is X[np.newaxis].")
         raise ValueError(
             f"X has {data.n_features} features per timestep, but {name} is expecting "
-            f"{n_features} features per timestep as input.")
+            f"{n_features} features per timestep as input.{hint}")
     return data, ndim
 
 
