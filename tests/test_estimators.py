@@ -51,7 +51,12 @@ def quiet_fit(estimator, X, y):
 def test_sine_wave_next_value():
     X, y = sine_windows()
     model = LSTMRegressor(hidden_layer_sizes=4, batch_size=1, random_state=0)
-    model.fit(X[:800], y[:800])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X[:800], y[:800])
+    # It stopped on tol after learning: no plateau warning.
+    assert model.n_iter_ < 200
+    assert not any("plateau" in str(w.message) for w in caught)
     test_mse = np.mean((model.predict(X[800:]) - y[800:]) ** 2)
     assert test_mse <= 1e-3
     assert model.loss_curve_[-1] < model.loss_curve_[0] / 10
@@ -256,7 +261,8 @@ def test_warm_start_rejects_another_architecture(small_data):
 
 def test_training_stops_when_the_loss_stalls(small_data):
     X, y = small_data
-    model = LSTMRegressor(4, tol=1e9, n_iter_no_change=3, max_iter=100).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="plateau .* n_iter_no_change"):
+        model = LSTMRegressor(4, tol=1e9, n_iter_no_change=3, max_iter=100).fit(X, y)
     # As in scikit-learn's MLP: the first epoch sets best_loss_, training stops
     # once more than n_iter_no_change epochs have followed without improvement.
     assert model.n_iter_ == 5
