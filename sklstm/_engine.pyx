@@ -343,14 +343,15 @@ cdef void _mask_rows(const Chunk *ch, Py_ssize_t width, const floating *mask,
 
 
 cdef inline void _recurrent(Py_ssize_t rows, Py_ssize_t G, Py_ssize_t H,
-                            const floating *h, const floating *w_hh,
+                            const floating *h, Py_ssize_t ldh, const floating *w_hh,
                             floating *gates) noexcept nogil:
-    """gates (rows, G) += h (rows, H) @ W_hh^T: a matrix-vector product for a
-    single row (one sequence, or the tail of a packed chunk)."""
+    """gates (rows, G) += h (rows, H; rows ldh apart) @ W_hh^T: a
+    matrix-vector product for a single row (one sequence, or the tail of a
+    packed chunk)."""
     if rows == 1:
         gemv(c'n', G, H, w_hh, H, h, 1, gates)
     else:
-        gemm(c'n', c't', rows, G, H, h, H, w_hh, H, 1, gates, G)
+        gemm(c'n', c't', rows, G, H, h, ldh, w_hh, H, 1, gates, G)
 
 
 cdef inline void _recurrent_backward(Py_ssize_t rows, Py_ssize_t G, Py_ssize_t H,
@@ -492,16 +493,24 @@ cdef double _chunk_pass(
                 k = ch.active[t]
                 row = ch.offset[t]
                 kp = _previous(&ch, t, d, &prev)
-                # h_in: the h entering step t (dropped out when asked), kept
-                # for dW_hh; zero for sequences that start here.
-                for p in range(k):
-                    for u in range(H):
-                        h_in[(row + p) * H + u] = (
-                            0 if p >= kp else
-                            layer_out[(prev + p) * ldo + d * H + u]
-                            * (mask_rec[p * H + u] if rec_dropping else 1))
+                if grad != NULL:
+                    # Training keeps the h entering step t (dropped out when
+                    # asked) beside its dZ rows, zero for sequences that start
+                    # here, for one dW_hh GEMM over all steps.
+                    for p in range(k):
+                        for u in range(H):
+                            h_in[(row + p) * H + u] = 0
+                    for p in range(kp):
+                        for u in range(H):
+                            h_in[(row + p) * H + u] = layer_out[(prev + p) * ldo + d * H + u]
+                            if rec_dropping:
+                                h_in[(row + p) * H + u] *= mask_rec[p * H + u]
                 if kp > 0:
-                    _recurrent(kp, G, H, h_in + row * H, w_hh, gates + row * G)
+                    if grad != NULL:
+                        _recurrent(kp, G, H, h_in + row * H, H, w_hh, gates + row * G)
+                    else:
+                        _recurrent(kp, G, H, layer_out + prev * ldo + d * H, ldo, w_hh,
+                                   gates + row * G)
                     _cell_forward(kp, H, params + _offset(net, l, d, D_BIAS), peep,
                                   c + prev * H, gates + row * G, c + row * H,
                                   act_c + row * H, layer_out + row * ldo + d * H, ldo,
@@ -809,6 +818,10 @@ cdef double _minibatch(
     for c in range(n_chunks):
         loss += chunk_loss[c]
     loss *= scale
+    if alpha > 0:
+        for p in range(net.n_weights):
+            penalty += <double> params[p] * params[p]
+        loss += 0.5 * alpha * penalty / n_batch
     if grads == NULL:
         return loss
 
@@ -823,9 +836,7 @@ cdef double _minibatch(
     if alpha > 0:
         factor = <floating> (alpha / n_batch)
         for p in range(net.n_weights):
-            penalty += <double> params[p] * params[p]
             grads[p] += factor * params[p]
-        loss += 0.5 * alpha * penalty / n_batch
     if clip_norm > 0:
         for p in range(n_params):
             norm += <double> grads[p] * grads[p]
@@ -977,7 +988,7 @@ def loss(const Py_ssize_t[::1] layout, const floating[::1] params,
     """Mean loss of (X, Y), forward pass only (no dropout); as loss_gradient."""
     cdef Net net = _unpack(layout)
     cdef Train train = _train(0, 0, 0)
-    cdef Py_ssize_t n = lengths.shape[0], p
+    cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
     buffers = _Buffers(layout, 0, 0, np.max(lengths), n, chunk_size, n_threads,
                        np.asarray(params).dtype, False)
@@ -986,17 +997,15 @@ def loss(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef double[::1] chunk_loss = buffers.chunk_loss
     cdef Py_ssize_t ws_size = buffers.ws_size, index_size = buffers.index_size
     cdef const floating *w = NULL
-    cdef double value, penalty = 0
+    cdef double value
     if weights is not None:
         w = &weights[0]
     with nogil:
         value = _minibatch(&net, &train, &params[0], &X[0, 0], &starts[0], &lengths[0],
-                           &Y[0], w, &samples[0], n, chunk_size, 0, 0, n_threads,
+                           &Y[0], w, &samples[0], n, chunk_size, alpha, 0, n_threads,
                            &ws[0], ws_size, &index_ws[0], index_size, NULL,
                            &chunk_loss[0], NULL, False)
-        for p in range(net.n_weights):
-            penalty += <double> params[p] * params[p]
-    return value + 0.5 * alpha * penalty / n
+    return value
 
 
 def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,

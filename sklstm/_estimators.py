@@ -543,7 +543,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if self.validation_holdout == "last":
             train, val = np.arange(n - n_val), np.arange(n - n_val, n)
         else:
-            stratify = (self._row_labels(Y)
+            stratify = (self._class_indices(Y, 0.5)
                         if isinstance(self, ClassifierMixin) and not self.return_sequences
                         else None)
             train, val = train_test_split(np.arange(n), test_size=n_val,
@@ -584,15 +584,16 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
     def _prepare_optimizer(self):
         """Keep the optimizer's state unless the solver changed; take the
         current hyper-parameters."""
-        if self._optimizer is None or self._optimizer.name != self.solver:
+        new = self._optimizer is None or self._optimizer.name != self.solver
+        if new:
             self._optimizer = Optimizer(self.solver, self._network.n_params,
                                         self._params.dtype)
-            self._optimizer.learning_rate = self.learning_rate_init
         self._optimizer.configure(
             momentum=self.momentum, nesterov=self.nesterovs_momentum,
             beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, rho=self.rho)
-        # Only SGD's invscaling and adaptive schedules move the rate.
-        if self.learning_rate == "constant" or self.solver != "sgd":
+        # Only SGD's invscaling and adaptive schedules move the rate, and
+        # carry it over between calls.
+        if new or self.learning_rate == "constant" or self.solver != "sgd":
             self._optimizer.learning_rate = self.learning_rate_init
 
     def _batch_size(self, n_samples, incremental):
@@ -1116,14 +1117,20 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         return np.ascontiguousarray(self._label_binarizer.transform(labels),
                                     dtype=self.dtype)
 
-    def _row_labels(self, Y):
-        """Class indices of encoded targets (or of outputs) Y."""
-        return (Y[:, 0] > 0.5).astype(int) if Y.shape[1] == 1 else Y.argmax(axis=1)
+    @staticmethod
+    def _class_indices(rows, threshold):
+        """Class indices of rows with a column per class (their argmax) or, for
+        two classes, one column: above `threshold` is the second class (0.5
+        for encoded targets, 0 for outputs before the logistic)."""
+        if rows.shape[1] == 1:
+            return (rows[:, 0] > threshold).astype(int)
+        return rows.argmax(axis=1)
 
     def _class_weights(self, Y):
         if self.class_weight is None:
             return None
-        return compute_sample_weight(self.class_weight, self.classes_[self._row_labels(Y)])
+        labels = self.classes_[self._class_indices(Y, 0.5)]
+        return compute_sample_weight(self.class_weight, labels)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
@@ -1238,13 +1245,10 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
             ragged X.
         """
         data, raw = self._forward(X)
-        return self._per_sequence(data, self.classes_[self._row_labels_of_outputs(raw)])
-
-    def _row_labels_of_outputs(self, raw):
-        return (raw[:, 0] > 0).astype(int) if raw.shape[1] == 1 else raw.argmax(axis=1)
+        return self._per_sequence(data, self.classes_[self._class_indices(raw, 0)])
 
     def _score_rows(self, Y, raw, weights):
-        return accuracy_score(self._row_labels(Y), self._row_labels_of_outputs(raw),
+        return accuracy_score(self._class_indices(Y, 0.5), self._class_indices(raw, 0),
                               sample_weight=weights)
 
     # ClassifierMixin's score comes first in the method order; BaseLSTM's also

@@ -161,9 +161,12 @@ def test_grid_search(n_jobs):
         {"hidden_layer_sizes": [4, (8, 4)], "learning_rate_init": [0.01, 0.03]},
         cv=3, n_jobs=n_jobs)
     quiet_fit(search, X, y)
-    assert search.best_estimator_.hidden_layer_sizes in (4, (8, 4))
     assert search.best_score_ > 0.8
     assert len(search.cv_results_["mean_test_score"]) == 4
+    # The refitted best model is the best configuration fitted on all of X.
+    refit = quiet_fit(clone(search.estimator).set_params(**search.best_params_), X, y)
+    np.testing.assert_array_equal(refit.predict_proba(X),
+                                  search.best_estimator_.predict_proba(X))
 
 
 def test_cross_val_score_on_3d_input():
