@@ -7,6 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import expit, softmax
+from sklearn import __version__ as sklearn_version
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -44,6 +45,7 @@ from ._network import (
     Network,
 )
 from ._optimizers import Optimizer
+from .exceptions import InconsistentVersionWarning
 from ._validation import check_sequences, check_step_targets, check_token_ids
 
 # Minibatch size of batch_size="auto", as Keras' default.
@@ -57,6 +59,13 @@ _BUCKET_POOL = 50
 # The "adaptive" schedule divides the learning rate by 5 until it falls below
 # this, as scikit-learn's MLP does.
 _ADAPTIVE_MIN_LEARNING_RATE = 1e-6
+
+
+def _sklstm_version():
+    """The installed sklstm version (the package is fully imported by the time
+    a model is saved or loaded)."""
+    from . import __version__
+    return __version__
 
 _PARAMS_DOC = """
     hidden_layer_sizes : int or array-like of int, default=(32,)
@@ -476,7 +485,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                                           True),
             activation=self.activation, recurrent_activation=self.recurrent_activation,
             cell_activation=self.cell_activation, return_sequences=self.return_sequences,
-            embedding_dim=self.embedding_dim, dtype=np.dtype(self.dtype))
+            embedding_dim=self.embedding_dim, dtype=self.dtype)
 
     def _check_X(self, X, *, reset):
         """Validated sequences (SequenceData) in the model dtype; sets the
@@ -828,6 +837,89 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         data = self._check_X(X, reset=False)
         rows = self._network.features(self._params, data).astype(np.float64)
         return self._per_sequence(data, rows)
+
+    # -- persistence -----------------------------------------------------------
+
+    def __getstate__(self):
+        """The state pickle and skops save: the attributes, with the network as
+        its constructor arguments and the optimizer as its arrays and
+        hyper-parameters (plain values only, so that skops needs to trust no
+        type beyond the estimator's), and the sklstm and scikit-learn
+        versions."""
+        state = dict(super().__getstate__())  # not the instance's own __dict__
+        if "_network" in state:
+            state["_network"] = self._network.config()
+        if state.get("_optimizer") is not None:
+            state["_optimizer"] = self._optimizer.state()
+        state.update(_sklstm_version=_sklstm_version(), _sklearn_version=sklearn_version)
+        return state
+
+    def __setstate__(self, state):
+        """Restore a state of ``__getstate__`` (pickle and skops call it) after
+        checking that its parts agree with one another, as the engine would
+        otherwise read and write out of bounds: a ValueError names what
+        disagrees. Warns (InconsistentVersionWarning) when the state comes
+        from other versions of sklstm or scikit-learn."""
+        state = dict(state)
+        versions = (state.pop("_sklstm_version", "unknown"),
+                    state.pop("_sklearn_version", "unknown"))
+        if versions != (_sklstm_version(), sklearn_version):
+            warnings.warn(InconsistentVersionWarning(
+                estimator_name=type(self).__name__,
+                current_sklstm_version=_sklstm_version(),
+                original_sklstm_version=versions[0],
+                current_sklearn_version=sklearn_version,
+                original_sklearn_version=versions[1]))
+        if "_params" in state:
+            try:
+                self._check_fitted_state(state)
+            except (TypeError, ValueError, KeyError, AttributeError) as error:
+                raise ValueError(f"Cannot load this {type(self).__name__}: the saved "
+                                 f"state is inconsistent or corrupt. {error}") from error
+        super().__setstate__(state)
+
+    def _check_fitted_state(self, state):
+        """Check the parts of a fitted state against its network, and put the
+        network and optimizer objects in their place."""
+        network = Network(**state["_network"])
+        params = state["_params"]
+        network.check_params(params)
+        architecture = state["_fitted_architecture"]
+        recorded = dict(
+            hidden_sizes=tuple(architecture["hidden_layer_sizes"]),
+            bidirectional=architecture["bidirectional"], peephole=architecture["peephole"],
+            dense_sizes=tuple(architecture["dense_layer_sizes"]),
+            dense_activation=architecture["activation"],
+            gate_activation=architecture["recurrent_activation"],
+            cell_activation=architecture["cell_activation"],
+            per_step=architecture["return_sequences"],
+            embedding_dim=architecture["embedding_dim"] or 0)
+        config = network.config()
+        differing = sorted(name for name in recorded if recorded[name] != config[name])
+        if differing or np.dtype(architecture["dtype"]) != params.dtype:
+            raise ValueError(f"The recorded architecture and the network differ in "
+                             f"{differing or ['dtype']}.")
+        if network.embedding_dim and state.get("vocabulary_size_") != network.vocab_size:
+            raise ValueError(f"vocabulary_size_ is {state.get('vocabulary_size_')}, but the "
+                             f"embedding has {network.vocab_size} rows.")
+        if isinstance(self, ClassifierMixin):
+            classes = state["classes_"]
+            if not np.array_equal(classes, state["_label_binarizer"].classes_):
+                raise ValueError("classes_ and the label binarizer's classes differ.")
+            n_outputs = 1 if len(classes) == 2 else len(classes)
+            if len(classes) < 2 or network.n_outputs != n_outputs:
+                raise ValueError(f"{len(classes)} classes need {n_outputs} outputs, but "
+                                 f"the network has {network.n_outputs}.")
+            expected_loss = BINARY_LOG_LOSS if len(classes) == 2 else MULTI_LOG_LOSS
+        else:
+            expected_loss = SQUARED_ERROR
+        if network.loss_kind != expected_loss:
+            raise ValueError(f"The network's loss code {network.loss_kind} is not "
+                             f"{type(self).__name__}'s ({expected_loss}).")
+        state["_network"] = network
+        if state.get("_optimizer") is not None:
+            state["_optimizer"] = Optimizer.from_state(state["_optimizer"],
+                                                       network.n_params, params.dtype)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

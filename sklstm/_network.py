@@ -17,6 +17,9 @@ scikit-learn's MLP). Per LSTM layer ``l``, direction ``d``, with input width
 bidirectional layer outputs 2 H_l features, forward direction first.
 """
 
+import math
+from operator import index
+
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
@@ -98,22 +101,29 @@ class Network:
                  peephole=False, dense_sizes=(), dense_activation="relu",
                  gate_activation="sigmoid", cell_activation="tanh", per_step=False,
                  vocab_size=0, embedding_dim=0):
-        self.n_inputs = int(n_inputs)
-        self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
-        self.n_outputs = int(n_outputs)
-        self.loss_kind = int(loss)
-        self.n_directions = 2 if bidirectional else 1
-        self.peephole = bool(peephole)
-        self.dense_sizes = tuple(int(s) for s in dense_sizes)
-        self.dense_activation = dense_activation
-        self.gate_activation = gate_activation
-        self.cell_activation = cell_activation
-        self.per_step = bool(per_step)
-        self.vocab_size = int(vocab_size)
-        self.embedding_dim = int(embedding_dim)
-        if len(self.hidden_sizes) > MAX_LAYERS or len(self.dense_sizes) > MAX_DENSE:
-            raise ValueError(f"sklstm supports up to {MAX_LAYERS} LSTM layers and "
+        # The arguments are checked here, not only by the estimators, because
+        # unpickling rebuilds the network from arguments read from a file.
+        self.n_inputs = _count("n_inputs", n_inputs, 1)
+        self.hidden_sizes = tuple(_count("hidden_sizes", h, 1) for h in hidden_sizes)
+        self.n_outputs = _count("n_outputs", n_outputs, 1)
+        self.loss_kind = _choice("loss", index(loss), (SQUARED_ERROR, BINARY_LOG_LOSS,
+                                                       MULTI_LOG_LOSS))
+        self.n_directions = 2 if _flag("bidirectional", bidirectional) else 1
+        self.peephole = _flag("peephole", peephole)
+        self.dense_sizes = tuple(_count("dense_sizes", s, 1) for s in dense_sizes)
+        self.dense_activation = _choice("dense_activation", dense_activation, ACTIVATIONS)
+        self.gate_activation = _choice("gate_activation", gate_activation, GATE_ACTIVATIONS)
+        self.cell_activation = _choice("cell_activation", cell_activation, ACTIVATIONS)
+        self.per_step = _flag("per_step", per_step)
+        self.vocab_size = _count("vocab_size", vocab_size, 0)
+        self.embedding_dim = _count("embedding_dim", embedding_dim, 0)
+        if not 1 <= len(self.hidden_sizes) <= MAX_LAYERS or len(self.dense_sizes) > MAX_DENSE:
+            raise ValueError(f"sklstm supports 1 to {MAX_LAYERS} LSTM layers and up to "
                              f"{MAX_DENSE} dense layers.")
+        if self.embedding_dim and (self.vocab_size < 1 or self.n_inputs != 1):
+            raise ValueError(f"An embedding reads one token id per step from a vocabulary "
+                             f"of at least one id; got n_inputs={self.n_inputs}, "
+                             f"vocab_size={self.vocab_size}.")
         input_size = self.embedding_dim or self.n_inputs
         self.n_features_out = self.n_directions * self.hidden_sizes[-1]
 
@@ -121,33 +131,38 @@ class Network:
         width = input_size
         for l, h in enumerate(self.hidden_sizes):
             for d in range(self.n_directions):
-                weights[("weight_ih", l, d)] = (4 * h, width)
-                weights[("weight_hh", l, d)] = (4 * h, h)
-                others[("bias", l, d)] = (4 * h,)
+                weights[_name("weight_ih", l, d)] = (4 * h, width)
+                weights[_name("weight_hh", l, d)] = (4 * h, h)
+                others[_name("bias", l, d)] = (4 * h,)
                 if self.peephole:
-                    others[("peephole", l, d)] = (3 * h,)
+                    others[_name("peephole", l, d)] = (3 * h,)
             width = self.n_directions * h
         for j, size in enumerate(self.dense_sizes):
-            weights[("dense_weight", j)] = (size, width)
-            others[("dense_bias", j)] = (size,)
+            weights[_name("dense_weight", j)] = (size, width)
+            others[_name("dense_bias", j)] = (size,)
             width = size
-        weights[("weight", "out")] = (self.n_outputs, width)
-        others[("bias", "out")] = (self.n_outputs,)
+        weights[_name("weight", "out")] = (self.n_outputs, width)
+        others[_name("bias", "out")] = (self.n_outputs,)
         if self.embedding_dim:
-            others[("embedding",)] = (self.vocab_size, self.embedding_dim)
+            others[_name("embedding")] = (self.vocab_size, self.embedding_dim)
 
+        # Keyed by name (str), offsets and sizes in Python's exact integers:
+        # a product of sizes read from a corrupt file cannot wrap around.
         self._slices = {}
         offset = 0
-        for key, shape in [*weights.items(), *others.items()]:
-            self._slices[key] = (offset, shape)
-            offset += int(np.prod(shape))
-            if key == ("weight", "out"):
+        for name, shape in [*weights.items(), *others.items()]:
+            self._slices[name] = (offset, shape)
+            offset += math.prod(shape)
+            if name == _name("weight", "out"):
                 self.n_weights = offset
         self.n_params = offset
+        if self.n_params > np.iinfo(np.intp).max:
+            raise ValueError(f"The network would have {self.n_params} parameters, more "
+                             f"than an array can hold.")
 
         # The packed form _engine.pyx reads (its L_*, D_* and DENSE_* positions).
         def at(*key):
-            return self._slices[key][0] if key in self._slices else -1
+            return self._slices[_name(*key)][0] if self.has(*key) else -1
 
         layout = [len(self.hidden_sizes), self.n_directions, self.n_inputs, input_size,
                   self.n_outputs, self.loss_kind, self.n_weights, self.n_params,
@@ -164,13 +179,39 @@ class Network:
             layout += [size, at("dense_weight", j), at("dense_bias", j)]
         self.layout = np.asarray(layout, dtype=np.intp)
 
+    def config(self):
+        """The arguments that rebuild this network, ``Network(**config)``: plain
+        Python values, which is how pickles and skops files store a network
+        (its layout is always derived, never read from a file)."""
+        return dict(n_inputs=self.n_inputs, hidden_sizes=self.hidden_sizes,
+                    n_outputs=self.n_outputs, loss=self.loss_kind,
+                    bidirectional=self.n_directions == 2, peephole=self.peephole,
+                    dense_sizes=self.dense_sizes, dense_activation=self.dense_activation,
+                    gate_activation=self.gate_activation,
+                    cell_activation=self.cell_activation, per_step=self.per_step,
+                    vocab_size=self.vocab_size, embedding_dim=self.embedding_dim)
+
+    def check_params(self, params):
+        """Raise ValueError unless `params` is a parameter vector of this
+        network: what the engine reads through the layout's offsets."""
+        if not isinstance(params, np.ndarray) or params.ndim != 1:
+            raise ValueError(f"The parameters must be a 1D array, got "
+                             f"{type(params).__name__} of shape {np.shape(params)}.")
+        if params.dtype not in (np.float32, np.float64):
+            raise ValueError(f"The parameters must be float32 or float64, got "
+                             f"{params.dtype}.")
+        if params.size != self.n_params:
+            raise ValueError(f"The parameter vector has {params.size} values, but the "
+                             f"network's layout needs {self.n_params}.")
+
     def view(self, params, *key):
-        """The array named by ``key`` (see ``_slices``), a view of ``params``."""
-        offset, shape = self._slices[key]
-        return params[offset:offset + int(np.prod(shape))].reshape(shape)
+        """The array named by ``key`` (e.g. ``"weight_ih", layer, direction``,
+        ``"bias", "out"``), a view of ``params``."""
+        offset, shape = self._slices[_name(*key)]
+        return params[offset:offset + math.prod(shape)].reshape(shape)
 
     def has(self, *key):
-        return key in self._slices
+        return _name(*key) in self._slices
 
     def init_params(self, random_state, dtype):
         """Keras' defaults: Glorot-uniform input, dense and output weights,
@@ -178,30 +219,49 @@ class Network:
         which is 1 (Jozefowicz et al. 2015), uniform(-0.05, 0.05) embeddings.
         Peephole weights start at zero: the cell starts as a standard LSTM."""
         params = np.zeros(self.n_params, dtype=dtype)
-        for key, (_, shape) in self._slices.items():
-            name = key[0]
-            if name in ("weight_ih", "dense_weight", "weight"):
-                self.view(params, *key)[...] = _glorot_uniform(random_state, *shape)
-            elif name == "weight_hh":
+        for name, (_, shape) in self._slices.items():
+            kind = name.split(".")[0]
+            if kind in ("weight_ih", "dense_weight", "weight"):
+                self.view(params, name)[...] = _glorot_uniform(random_state, *shape)
+            elif kind == "weight_hh":
                 # Keras draws the (H, 4H) recurrent kernel with orthonormal
                 # rows; ours is its transpose, with orthonormal columns.
                 q, r = np.linalg.qr(random_state.standard_normal(shape))
-                self.view(params, *key)[...] = q * np.sign(np.diag(r))
-            elif name == "bias" and key[1] != "out":
+                self.view(params, name)[...] = q * np.sign(np.diag(r))
+            elif kind == "bias" and name != _name("bias", "out"):
                 h = shape[0] // 4
-                self.view(params, *key)[h:2 * h] = 1.0
-            elif name == "embedding":
-                self.view(params, *key)[...] = random_state.uniform(-0.05, 0.05, shape)
+                self.view(params, name)[h:2 * h] = 1.0
+            elif kind == "embedding":
+                self.view(params, name)[...] = random_state.uniform(-0.05, 0.05, shape)
         return params
 
     def _rows(self, data):
         """Output rows for sequences `data`: one per sequence, or per step."""
         return len(data.values) if self.per_step else data.n_samples
 
+    def _check_call(self, params, data, Y=None, weights=None, optimizer=None):
+        """Raise ValueError unless the arrays for an engine call have the sizes
+        the layout implies: the engine trusts them (it reads and writes
+        through raw pointers), and a corrupt pickle could disagree."""
+        self.check_params(params)
+        if data.values.ndim != 2 or data.values.shape[1] != self.n_inputs:
+            raise ValueError(f"The network reads {self.n_inputs} features per step, "
+                             f"got sequence values of shape {data.values.shape}.")
+        rows = self._rows(data)
+        if Y is not None and Y.size != rows * self.n_outputs:
+            raise ValueError(f"The network has {self.n_outputs} outputs: expected "
+                             f"targets of {rows} x {self.n_outputs} values, got "
+                             f"{Y.size}.")
+        if weights is not None and weights.size != rows:
+            raise ValueError(f"Expected {rows} row weights, got {weights.size}.")
+        if optimizer is not None:
+            optimizer.check(self.n_params, params.dtype)
+
     def forward(self, params, data):
         """Outputs of the network for SequenceData `data`, before the link
         function: (n_samples, n_outputs), or per step (total steps, n_outputs)
         aligned with ``data.values``."""
+        self._check_call(params, data)
         out = np.empty((self._rows(data), self.n_outputs), dtype=params.dtype)
         with _SingleThreadedBLAS():
             _engine.forward(self.layout, params, data.values, data.starts, data.lengths,
@@ -211,6 +271,7 @@ class Network:
     def features(self, params, data):
         """The head's input: the final LSTM states (n_samples, n_features_out),
         or every step's (total steps, n_features_out)."""
+        self._check_call(params, data)
         out = np.empty((self._rows(data), self.n_features_out), dtype=params.dtype)
         with _SingleThreadedBLAS():
             _engine.forward(self.layout, params, data.values, data.starts, data.lengths,
@@ -222,6 +283,7 @@ class Network:
         """Mean loss over (data, Y) taken as one minibatch, L2 term included,
         and its gradient with respect to ``params`` (clipped when
         ``clip_norm``). Y and weights have a row per sequence, or per step."""
+        self._check_call(params, data, Y, weights)
         grad = np.empty_like(params)
         with _SingleThreadedBLAS():
             loss = _engine.loss_gradient(
@@ -232,6 +294,7 @@ class Network:
 
     def loss(self, params, data, Y, weights=None, *, alpha=0.0):
         """Mean loss over (data, Y), L2 term included, from a forward pass."""
+        self._check_call(params, data, Y, weights)
         with _SingleThreadedBLAS():
             return _engine.loss(self.layout, params, data.values, data.starts,
                                 data.lengths, Y.reshape(-1), weights, alpha,
@@ -242,6 +305,7 @@ class Network:
         """One epoch over the sequences in `order`, in minibatches; updates
         ``params`` and the optimizer's state in place. Returns the mean
         training loss."""
+        self._check_call(params, data, Y, weights, optimizer)
         with _SingleThreadedBLAS():
             total = _engine.train_epoch(
                 self.layout, params, data.values, data.starts, data.lengths,
@@ -252,6 +316,33 @@ class Network:
                 optimizer.rho, optimizer.state_1, optimizer.state_2,
                 optimizer.step, CHUNK_SIZE, n_threads())
         return total / len(order)
+
+
+def _name(*key):
+    """The name of a parameter array: its key's parts joined by dots, as
+    ``"weight_ih.0.1"`` for layer 0, direction 1 (a str, as skops files need
+    str keys)."""
+    return ".".join(str(part) for part in key)
+
+
+def _count(name, value, minimum):
+    """`value` as an int of at least `minimum` (TypeError for a non-integer)."""
+    value = index(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
+    return value
+
+
+def _flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {value!r}.")
+    return bool(value)
+
+
+def _choice(name, value, options):
+    if value not in options:
+        raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}.")
+    return value
 
 
 def _glorot_uniform(random_state, fan_out, fan_in):
