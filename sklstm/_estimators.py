@@ -899,9 +899,10 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if differing or np.dtype(architecture["dtype"]) != params.dtype:
             raise ValueError(f"The recorded architecture and the network differ in "
                              f"{differing or ['dtype']}.")
-        if network.embedding_dim and state.get("vocabulary_size_") != network.vocab_size:
-            raise ValueError(f"vocabulary_size_ is {state.get('vocabulary_size_')}, but the "
-                             f"embedding has {network.vocab_size} rows.")
+        vocabulary_size = state.get("vocabulary_size_")
+        if network.embedding_dim and vocabulary_size != network.vocab_size:
+            raise ValueError(f"vocabulary_size_ is {vocabulary_size}, but the embedding "
+                             f"has {network.vocab_size} rows.")
         if isinstance(self, ClassifierMixin):
             classes = state["classes_"]
             if not np.array_equal(classes, state["_label_binarizer"].classes_):

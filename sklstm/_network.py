@@ -117,7 +117,8 @@ class Network:
         self.per_step = _flag("per_step", per_step)
         self.vocab_size = _count("vocab_size", vocab_size, 0)
         self.embedding_dim = _count("embedding_dim", embedding_dim, 0)
-        if not 1 <= len(self.hidden_sizes) <= MAX_LAYERS or len(self.dense_sizes) > MAX_DENSE:
+        if not (1 <= len(self.hidden_sizes) <= MAX_LAYERS
+                and len(self.dense_sizes) <= MAX_DENSE):
             raise ValueError(f"sklstm supports 1 to {MAX_LAYERS} LSTM layers and up to "
                              f"{MAX_DENSE} dense layers.")
         if self.embedding_dim and (self.vocab_size < 1 or self.n_inputs != 1):

@@ -81,8 +81,8 @@ class Optimizer:
             if (not isinstance(array, np.ndarray) or array.ndim != 1
                     or array.size != size or array.dtype != kind):
                 raise ValueError(
-                    f"The {self.name} optimizer's {name} must be {size} values of "
-                    f"{np.dtype(kind)} (for {n_params} parameters), got "
+                    f"The {self.name} optimizer's {name} must have shape ({size},) and "
+                    f"dtype {np.dtype(kind)} (for {n_params} parameters), got "
                     f"{getattr(array, 'dtype', type(array).__name__)} of shape "
                     f"{np.shape(array)}.")
 

@@ -25,18 +25,17 @@ class InconsistentVersionWarning(_SklearnVersionWarning):
 
     Examples
     --------
-    >>> import pickle, warnings
-    >>> import numpy as np
-    >>> import sklstm
+    >>> import warnings
     >>> from sklstm import LSTMRegressor
     >>> from sklstm.exceptions import InconsistentVersionWarning
-    >>> model = LSTMRegressor(4, max_iter=1).fit(np.zeros((8, 3)), np.zeros(8))
-    >>> state = model.__getstate__()
+    >>> state = LSTMRegressor().__getstate__()
     >>> state["_sklstm_version"] = "0.0.1"   # as if saved by sklstm 0.0.1
-    >>> restored = LSTMRegressor.__new__(LSTMRegressor)
+    >>> model = LSTMRegressor.__new__(LSTMRegressor)
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
-    ...     restored.__setstate__(state)
+    ...     model.__setstate__(state)
+    >>> caught[0].category is InconsistentVersionWarning
+    True
     >>> caught[0].message.original_sklstm_version
     '0.0.1'
     """
