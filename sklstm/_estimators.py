@@ -45,8 +45,8 @@ from ._network import (
     Network,
 )
 from ._optimizers import Optimizer
-from .exceptions import InconsistentVersionWarning
 from ._validation import check_sequences, check_step_targets, check_token_ids
+from .exceptions import InconsistentVersionWarning
 
 # Minibatch size of batch_size="auto", as Keras' default.
 _AUTO_BATCH_SIZE = 32
@@ -66,6 +66,7 @@ def _sklstm_version():
     a model is saved or loaded)."""
     from . import __version__
     return __version__
+
 
 _PARAMS_DOC = """
     hidden_layer_sizes : int or array-like of int, default=(32,)
