@@ -326,6 +326,10 @@ def test_loading_a_model_of_another_version_warns(persist, monkeypatch):
     with pytest.warns(InconsistentVersionWarning, match=r"scikit-learn 1\.0\)"):
         load(data, persist)
 
+    unversioned = {k: v for k, v in model.__getstate__().items() if k != "_sklstm_version"}
+    with pytest.warns(InconsistentVersionWarning, match="from sklstm unknown"):
+        load(dump_state(model, unversioned, persist, monkeypatch), persist)
+
 
 @pytest.mark.parametrize("persist", PERSIST)
 def test_loading_a_model_of_this_version_does_not_warn(persist):
