@@ -284,19 +284,19 @@ class SequenceScaler(OneToOneFeatureMixin, SequenceTransformerMixin, BaseEstimat
         values = np.ldexp(data.values, -exponent)
         if self.method == "standard":
             center = values.mean(axis=0)
-            scale = values.std(axis=0)
+            spread = values.std(axis=0)
             # A spread within the rounding of the mean is none (0.1 repeated
             # has a std of ~4e-17): scikit-learn's bound for constant features.
             n, eps = len(values), np.finfo(np.float64).eps
-            constant = scale**2 <= n * eps * scale**2 + (n * center * eps)**2
+            constant = spread**2 <= n * eps * spread**2 + (n * center * eps)**2
         else:
             minimum, maximum = values.min(axis=0), values.max(axis=0)
-            scale = (maximum - minimum) / (high - low)
-            center = minimum - low * scale
+            spread = (maximum - minimum) / (high - low)
             constant = maximum == minimum
-        # A constant feature is only shifted.
-        self.center_ = np.ldexp(center, exponent)
-        self.scale_ = np.where(constant, 1.0, np.ldexp(scale, exponent))
+        # A constant feature is only shifted (onto min with "minmax").
+        self.scale_ = np.where(constant, 1.0, np.ldexp(spread, exponent))
+        self.center_ = (np.ldexp(center, exponent) if self.method == "standard"
+                        else np.ldexp(minimum, exponent) - low * self.scale_)
         self.n_features_in_ = int(data.lengths[0]) if ndim == 2 else data.n_features
         self._n_timesteps_2d = self.n_features_in_ if ndim == 2 else None
         return self
