@@ -2,7 +2,9 @@
 
 They speak the estimators' sequence formats: a 3D array (n_samples,
 n_timesteps, n_features), a 2D array (n_samples, n_timesteps) of univariate
-sequences, or a list of sequences of different lengths.
+sequences, or a list of sequences of different lengths. Under
+``set_output(transform="pandas")`` (or "polars") their 2D outputs are
+DataFrames; 3D arrays and lists stay as they are.
 """
 
 import re
@@ -408,7 +410,8 @@ class SequenceTokenizer(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixi
     [[2, 3, 1]]
     >>> tokenizer.inverse_transform(tokenizer.transform(["the dog sat"]))
     ['the dog sat']
-    >>> tokenizer.set_params(output="padded").transform(["the dog", "cat"])
+    >>> padded = SequenceTokenizer(output="padded").fit(["the cat sat", "the dog"])
+    >>> padded.transform(["the dog", "cat"])
     array([[2, 4, 0],
            [3, 0, 0]])
     """

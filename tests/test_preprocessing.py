@@ -8,6 +8,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import TimeSeriesSplit
 from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklstm import LSTMClassifier, LSTMRegressor
 from sklstm.preprocessing import SequenceScaler, SequenceTokenizer, SlidingWindow
@@ -320,6 +321,23 @@ def test_scaler_on_2d_x_counts_its_columns():
 def test_scaler_bad_x(X, fragment):
     with pytest.raises(ValueError, match=fragment):
         SequenceScaler().fit(X)
+
+
+# A 2D X of another width gets check_sequences' error about timesteps
+# (columns), not the wording this check matches; the width is checked
+# (test_scaler_on_2d_x_counts_its_columns).
+SCALER_EXPECTED_FAILURES = {
+    "check_n_features_in_after_fitting": "the error for another width speaks of timesteps",
+}
+
+
+@parametrize_with_checks(
+    [SequenceScaler(), SequenceScaler("minmax", feature_range=(-1, 1))],
+    expected_failed_checks=lambda estimator: SCALER_EXPECTED_FAILURES)
+def test_scaler_passes_the_sklearn_checks(estimator, check):
+    """On 2D tables the scaler is a scikit-learn transformer (one statistic
+    for all columns, which are timesteps of one feature)."""
+    check(estimator)
 
 
 # -- SequenceTokenizer: empty input, ids outside the vocabulary, fit length ----
