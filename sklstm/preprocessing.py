@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils.validation import _check_feature_names, check_array, check_is_fitted
 
 from ._set_output import SequenceTransformerMixin
-from ._validation import check_sequences
+from ._validation import _is_ragged, check_sequences
 
 __all__ = ["SlidingWindow", "SequenceScaler", "SequenceTokenizer"]
 
@@ -352,8 +352,8 @@ class SequenceScaler(OneToOneFeatureMixin, SequenceTransformerMixin, BaseEstimat
         def unscale(values):
             return values * self.scale_ + self.center_
 
-        if len(self.center_) == 1 and isinstance(X, np.ndarray) and X.ndim == 1:
-            return self._apply(X[:, np.newaxis], unscale, None)[:, 0]
+        if len(self.center_) == 1 and not _is_ragged(X) and np.ndim(X) == 1:
+            return self._apply(np.asarray(X)[:, np.newaxis], unscale, None)[:, 0]
         # With one feature, 2D X of any number of columns: predictions of
         # several steps, say.
         return self._apply(X, unscale, None)

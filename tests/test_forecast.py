@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import sklearn
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -178,3 +179,16 @@ def test_forecast_of_a_model_fitted_on_2d_windows():
     second = model.predict(np.r_[SERIES[-5:], first][np.newaxis])[0]
     np.testing.assert_allclose(predicted, [first, second])
     assert forecast(model, SERIES, steps=2, look_back=4).shape == (2,)
+
+
+def test_forecast_under_pandas_output():
+    """The pipeline's scaler gives DataFrames inside; forecast's values stay
+    the same."""
+    X, y = SlidingWindow(look_back=6).fit(SERIES).to_supervised(SERIES)
+    for windows in (X, X[:, :, 0]):
+        pipe = quiet_fit(make_pipeline(SequenceScaler(), LSTMRegressor(4, max_iter=2,
+                                                                       random_state=0)),
+                         windows, y)
+        expected = forecast(pipe, SERIES, steps=4)
+        with sklearn.config_context(transform_output="pandas"):
+            np.testing.assert_array_equal(forecast(pipe, SERIES, steps=4), expected)

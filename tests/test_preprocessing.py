@@ -93,6 +93,8 @@ def test_scaler_inverse_of_predictions_and_constant_features():
     scaler = SequenceScaler().fit(series[np.newaxis])
     scaled = scaler.transform(series[np.newaxis])[0]
     np.testing.assert_allclose(scaler.inverse_transform(scaled), series)
+    np.testing.assert_allclose(scaler.inverse_transform(list(scaled[:3])), series[:3])
+    np.testing.assert_allclose(scaler.inverse_transform(pd.Series(scaled)), series)
     constant = SequenceScaler().fit(np.ones((4, 5, 2)))
     np.testing.assert_array_equal(constant.transform(np.ones((1, 5, 2))), 0)
     with pytest.raises(ValueError, match="X has 3 features per timestep, but "
