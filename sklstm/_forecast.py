@@ -79,7 +79,7 @@ def forecast(model, history, steps, *, look_back=None):
     if is_classifier(model) or is_classifier(estimator):
         raise TypeError(
             f"forecast feeds the model's predictions back as values of the series, "
-            f"which needs a regressor; got a {type(estimator).__name__}, whose "
+            f"which needs a regressor; got {type(estimator).__name__}, whose "
             f"predictions are class labels.")
     history = _check_series(history, estimator, input_name="history")
     n_features = history.shape[1]
