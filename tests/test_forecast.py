@@ -119,7 +119,8 @@ def test_forecast_refuses_a_classifier():
                        make_pipeline(SequenceScaler(),
                                      LSTMClassifier(4, max_iter=1, random_state=0))):
         quiet_fit(classifier, X, labels)
-        with pytest.raises(TypeError, match="needs a regressor; got LSTMClassifier, whose predictions are class labels"):
+        with pytest.raises(TypeError, match="needs a regressor; got LSTMClassifier, whose "
+                                            "predictions are class labels"):
             forecast(classifier, SERIES, steps=3)
 
 
