@@ -13,7 +13,6 @@ from sklearn.base import (
     ClassifierMixin,
     ClassNamePrefixFeaturesOutMixin,
     RegressorMixin,
-    TransformerMixin,
     _fit_context,
 )
 from sklearn.exceptions import ConvergenceWarning
@@ -45,6 +44,7 @@ from ._network import (
     Network,
 )
 from ._optimizers import Optimizer
+from ._set_output import SequenceTransformerMixin
 from ._validation import check_sequences, check_step_targets, check_token_ids
 from .exceptions import InconsistentVersionWarning
 
@@ -274,7 +274,7 @@ _ATTRIBUTES_DOC = """
 """
 
 
-class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
+class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEstimator,
                metaclass=ABCMeta):
     """An LSTM network trained by minibatch gradient descent.
 
@@ -833,6 +833,9 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             (both directions' when bidirectional). With ``return_sequences``,
             its hidden state at every step: (n_samples, n_timesteps,
             n_features_out), or a list of (n_timesteps_i, n_features_out).
+            Under ``set_output(transform="pandas")`` (or "polars") the 2D
+            features are a DataFrame with ``get_feature_names_out()``
+            columns; 3D arrays and lists stay as they are.
         """
         check_is_fitted(self, "_params")
         data = self._check_X(X, reset=False)

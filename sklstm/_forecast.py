@@ -1,14 +1,35 @@
 """Multi-step forecasting with a model trained on windows of a series."""
 
+from numbers import Integral
+
 import numpy as np
+from sklearn.base import is_classifier
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
+from sklearn.utils.validation import check_is_fitted
 
 from .preprocessing import _check_series
 
 
 def _final_estimator(model):
-    return model.steps[-1][1] if hasattr(model, "steps") else model
+    """The estimator that makes a fitted model's predictions: the last step
+    of a pipeline, the regressor of a TransformedTargetRegressor, the best
+    estimator of a search, at any depth."""
+    for attribute in ("steps", "regressor_", "best_estimator_"):
+        if hasattr(model, attribute):
+            inner = getattr(model, attribute)
+            return _final_estimator(inner[-1][1] if attribute == "steps" else inner)
+    return model
 
 
+@validate_params(
+    {
+        "model": [HasMethods(["predict"])],
+        "history": ["array-like"],
+        "steps": [Interval(Integral, 1, None, closed="left")],
+        "look_back": [Interval(Integral, 1, None, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def forecast(model, history, steps, *, look_back=None):
     """Forecast the ``steps`` values that follow a series.
 
@@ -24,12 +45,13 @@ def forecast(model, history, steps, *, look_back=None):
         Trained on ``SlidingWindow(...).to_supervised(series)``, predicting
         every feature of the series (each step's values, step by step).
         A pipeline that scales X with a ``SequenceScaler`` takes and returns
-        original units.
+        original units; a ``TransformedTargetRegressor`` around it scales y.
+        Not a classifier: its predictions are labels, not values.
     history : array-like of shape (n_timesteps,) or (n_timesteps, n_features)
-        The series so far, at least ``look_back`` values.
+        The series so far, at least ``look_back`` finite values.
     steps : int
-        How many future values to forecast.
-    look_back : int or None, default=None
+        How many future values to forecast (>= 1).
+    look_back : int (>= 1) or None, default=None
         The window length; None takes the length of the model's training
         sequences (``n_timesteps_in_``).
 
@@ -52,8 +74,14 @@ def forecast(model, history, steps, *, look_back=None):
     >>> bool(np.abs(future - truth).max() < 0.2)
     True
     """
+    check_is_fitted(model)
     estimator = _final_estimator(model)
-    history = _check_series(history, estimator)
+    if is_classifier(model) or is_classifier(estimator):
+        raise TypeError(
+            f"forecast feeds the model's predictions back as values of the series, "
+            f"which needs a regressor; got {type(estimator).__name__}, whose "
+            f"predictions are class labels.")
+    history = _check_series(history, estimator, input_name="history")
     n_features = history.shape[1]
     if look_back is None:
         look_back = getattr(estimator, "n_timesteps_in_", None)
@@ -63,10 +91,9 @@ def forecast(model, history, steps, *, look_back=None):
     if len(history) < look_back:
         raise ValueError(f"history has {len(history)} values, fewer than "
                          f"look_back={look_back}.")
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}.")
-    # The model takes the windows in the format it was trained on.
-    as_2d = n_features == 1 and getattr(estimator, "_n_timesteps_2d", None) is not None
+    # The model takes the windows in the format it was trained on: a model
+    # fitted on 2D X takes 2D X of as many columns, and 3D X of any length.
+    as_2d = n_features == 1 and getattr(estimator, "_n_timesteps_2d", None) == look_back
     series = list(history[-look_back:])
     values = []
     while len(values) < steps:
@@ -78,6 +105,10 @@ def forecast(model, history, steps, *, look_back=None):
                 f"The model predicts {predicted.size} values per window, not a multiple "
                 f"of the series' {n_features} features: forecasting feeds predictions "
                 f"back, so the model must predict every feature.")
+        if not np.isfinite(predicted).all():
+            raise ValueError(
+                f"The model predicted non-finite values after {len(values)} forecast "
+                f"steps ({predicted}); they cannot be fed back.")
         new = predicted.reshape(-1, n_features)
         series.extend(new)
         values.extend(new)
