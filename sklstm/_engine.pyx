@@ -345,13 +345,14 @@ cdef void _mask_rows(const Chunk *ch, Py_ssize_t width, const floating *mask,
 cdef inline void _recurrent(Py_ssize_t rows, Py_ssize_t G, Py_ssize_t H,
                             const floating *h, Py_ssize_t ldh, const floating *w_hh,
                             floating *gates) noexcept nogil:
-    """gates (rows, G) += h (rows, H; rows ldh apart) @ W_hh^T: a
-    matrix-vector product for a single row (one sequence, or the tail of a
-    packed chunk)."""
-    if rows == 1:
-        gemv(c'n', G, H, w_hh, H, h, 1, gates)
-    else:
-        gemm(c'n', c't', rows, G, H, h, ldh, w_hh, H, 1, gates, G)
+    """gates (rows, G) += h (rows, H; rows ldh apart) @ W_hh^T.
+
+    A GEMM even for one row: OpenBLAS's GEMV sums in another order than its
+    GEMM, so a sequence predicted alone (one row per step) got results that
+    differed by a rounding from the same sequence in a batch. A one-row GEMM
+    costs no more here (measured: benchmarks in the commit message).
+    """
+    gemm(c'n', c't', rows, G, H, h, ldh, w_hh, H, 1, gates, G)
 
 
 cdef inline void _recurrent_backward(Py_ssize_t rows, Py_ssize_t G, Py_ssize_t H,
@@ -768,13 +769,15 @@ cdef double _minibatch(
 ) noexcept nogil:
     """Forward (and, with `grads`, backward) pass of one minibatch, chunks in
     parallel. Returns the mean loss (with scikit-learn MLP's L2 term,
-    0.5 * alpha * ||W||^2 / n_batch) and leaves its gradient, clipped to a
-    global norm of at most `clip_norm` (when > 0), in grads[:n_params]."""
+    0.5 * alpha * ||W||^2 / the minibatch's weight, see `mass`) and leaves its
+    gradient, clipped to a global norm of at most `clip_norm` (when > 0), in
+    grads[:n_params]."""
     cdef:
         Py_ssize_t n_chunks = (n_batch + chunk_size - 1) // chunk_size
         Py_ssize_t c, p, t, steps = 0, n_params = net.n_params
         Py_ssize_t tid
         double total_weight = 0, scale = 0, loss = 0, penalty = 0, norm = 0
+        double mass = 0
         floating acc
         floating factor
 
@@ -793,6 +796,12 @@ cdef double _minibatch(
                     total_weight += weights[samples[c]]
         # All-zero weights leave nothing to learn from: a zero gradient.
         scale = 1 / total_weight if total_weight > 0 else 0
+        # The L2 term is divided by the minibatch's weight in sequences, as
+        # scikit-learn's MLP divides it by the sum of the sample weights: so
+        # a weight of k is k repetitions and a zero weight a removed sample.
+        # That is n_batch without weights; for per-step heads, the mean step
+        # weight times n_batch (exactly the sum for sequences of one length).
+        mass = total_weight * n_batch / (steps if net.per_step else n_batch)
 
     if _flops(net, steps) < PARALLEL_MIN_FLOPS:
         n_threads = 1
@@ -818,10 +827,10 @@ cdef double _minibatch(
     for c in range(n_chunks):
         loss += chunk_loss[c]
     loss *= scale
-    if alpha > 0:
+    if alpha > 0 and mass > 0:
         for p in range(net.n_weights):
             penalty += <double> params[p] * params[p]
-        loss += 0.5 * alpha * penalty / n_batch
+        loss += 0.5 * alpha * penalty / mass
     if grads == NULL:
         return loss
 
@@ -833,8 +842,8 @@ cdef double _minibatch(
                 acc = acc + grads[c * n_params + p]
             grads[p] = acc
 
-    if alpha > 0:
-        factor = <floating> (alpha / n_batch)
+    if alpha > 0 and mass > 0:
+        factor = <floating> (alpha / mass)
         for p in range(net.n_weights):
             grads[p] += factor * params[p]
     if clip_norm > 0:

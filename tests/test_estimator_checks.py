@@ -23,13 +23,6 @@ ESTIMATORS = [
 ]
 
 EXPECTED_FAILURES = {
-    # The checks see a 2D X (n_samples, n_columns) as n_columns features,
-    # while sklstm reads it as univariate sequences of n_columns timesteps,
-    # and n_features_in_ counts features per timestep (1 here), as a 3D X's
-    # last axis does. A 2D X of another number of columns is still rejected
-    # at predict, which the other checks test.
-    "check_n_features_in": "n_features_in_ counts features per timestep (1 for 2D X)",
-    "check_n_features_in_after_fitting": "n_features_in_ counts features per timestep",
     # Minibatch training on shuffled data: repeating a sample k times changes
     # the minibatches and the number of steps per epoch, so weights are not
     # equivalent to repetitions (as for scikit-learn's MLP with SGD solvers).
