@@ -388,7 +388,7 @@ def test_predict_checks_the_features(small_data):
         model.predict(X[:, :, :2])
     with pytest.raises(ValueError, match="contains NaN"):
         model.predict(np.full_like(X, np.nan))
-    with pytest.raises(ValueError, match=r"one multivariate sequence of shape .* is X\[np.newaxis\]"):
+    with pytest.raises(ValueError, match=r"multivariate sequence of shape .* is X\[np.newaxis\]"):
         model.predict(X[0])
     assert model.predict(X[0][np.newaxis]).shape == (1,)
 
