@@ -28,6 +28,7 @@ from sklearn.utils.multiclass import (
     unique_labels,
 )
 from sklearn.utils.validation import (
+    _check_feature_names,
     _check_sample_weight,
     check_array,
     check_consistent_length,
@@ -45,7 +46,12 @@ from ._network import (
 )
 from ._optimizers import Optimizer
 from ._set_output import SequenceTransformerMixin
-from ._validation import check_sequences, check_step_targets, check_token_ids
+from ._validation import (
+    check_n_samples,
+    check_sequences,
+    check_step_targets,
+    check_token_ids,
+)
 from .exceptions import InconsistentVersionWarning
 
 # Minibatch size of batch_size="auto", as Keras' default.
@@ -125,8 +131,9 @@ _PARAMS_DOC = """
 
     alpha : float, default=1e-4
         Strength of the L2 penalty on the weights (not the biases), as in
-        scikit-learn's MLP: ``0.5 * alpha * ||W||^2 / batch_size`` is added to
-        each minibatch's loss.
+        scikit-learn's MLP: ``0.5 * alpha * ||W||^2 / w`` is added to each
+        minibatch's loss, where ``w`` is the sum of its sample weights (its
+        number of sequences without weights).
 
     batch_size : int or "auto", default="auto"
         Sequences per minibatch; "auto" is ``min(32, n_samples)``.
@@ -246,10 +253,23 @@ _ATTRIBUTES_DOC = """
         Training samples seen by the optimizer.
 
     n_features_in_ : int
-        Features per timestep of the training sequences (1 for a 2D ``X``).
+        Number of features seen during fit. For a 2D ``X``, a table with one
+        column per timestep (univariate sequences, e.g. a DataFrame of lags),
+        it is the number of columns, as for every scikit-learn estimator:
+        ``predict`` then takes 2D ``X`` of as many columns, and sequences of
+        another length as a 3D ``X`` of one feature or as a list. For a 3D
+        ``X`` (n_samples, n_timesteps, n_features) and for a list of
+        sequences, it is the features per timestep (``n_timesteps_in_`` keeps
+        the length), and sequences of any length can be predicted.
+
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        The column names of a DataFrame ``X`` seen during fit, when they are
+        all strings. Predicting with other names, or the same in another
+        order, is an error (scikit-learn's).
 
     n_timesteps_in_ : int or None
-        The length of the training sequences, None when they differ.
+        The length of the training sequences (the columns of a 2D ``X``),
+        None when they differ.
 
     vocabulary_size_ : int
         With ``embedding_dim``, the number of token ids (largest id + 1).
@@ -488,14 +508,23 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
             cell_activation=self.cell_activation, return_sequences=self.return_sequences,
             embedding_dim=self.embedding_dim, dtype=self.dtype)
 
-    def _check_X(self, X, *, reset):
-        """Validated sequences (SequenceData) in the model dtype; sets the
-        input attributes when `reset`."""
+    def _check_X(self, X, *, reset, y=None):
+        """Validated sequences (SequenceData) in the model dtype, checked
+        against the samples of `y` when given; sets the input attributes when
+        `reset`, checks X against them otherwise."""
+        # Arrays and lists have no column names: skip sklearn's check of them
+        # (~30 us, felt when predicting one sequence at a time) unless fit saw
+        # names, for its warning.
+        if (reset or hasattr(self, "feature_names_in_")
+                or not isinstance(X, (np.ndarray, list, tuple))):
+            _check_feature_names(self, X, reset=reset)
         dtype = self.dtype if reset else self._params.dtype
         data, ndim = check_sequences(
             X, dtype=dtype, estimator=self,
-            n_features=None if reset else self.n_features_in_,
+            n_features=None if reset else self._network.n_inputs,
             n_timesteps_2d=None if reset else self._n_timesteps_2d)
+        if y is not None:
+            check_n_samples(data, ndim, y)
         takes_tokens = self.embedding_dim if reset else self._network.embedding_dim
         if takes_tokens:
             vocabulary = check_token_ids(
@@ -504,10 +533,13 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
             if reset:
                 self.vocabulary_size_ = vocabulary
         if reset:
-            self.n_features_in_ = data.n_features
             one_length = np.all(data.lengths == data.lengths[0])
             self.n_timesteps_in_ = int(data.lengths[0]) if one_length else None
+            # The columns a 2D X must have at predict (read by forecast and
+            # interop too); None for 3D and ragged X.
             self._n_timesteps_2d = self.n_timesteps_in_ if ndim == 2 else None
+            # The rule of the n_features_in_ attribute's docstring.
+            self.n_features_in_ = self._n_timesteps_2d or data.n_features
         return data
 
     def _row_weights(self, sample_weight, Y, data):
@@ -539,7 +571,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         if X_val is not None or y_val is not None:
             if X_val is None or y_val is None:
                 raise ValueError("Pass both X_val and y_val, or neither.")
-            data_val = self._check_X(X_val, reset=False)
+            data_val = self._check_X(X_val, reset=False, y=y_val)
             Y_val = self._encode_targets(y_val, reset=False, data=data_val)
             return data, Y, weights, (data_val, Y_val, None)
         if not early_stopping:
@@ -683,7 +715,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
             raise ValueError(
                 "warm_start and partial_fit continue training the fitted network; "
                 f"its architecture parameters have changed since: {changed}.")
-        data = self._check_X(X, reset=fresh)
+        data = self._check_X(X, reset=fresh, y=y)
         Y = self._encode_targets(y, reset=fresh, data=data, classes=classes)
         weights = self._row_weights(sample_weight, Y, data)
         if fresh:
@@ -778,11 +810,12 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
 
     # -- prediction ------------------------------------------------------------
 
-    def _forward(self, X):
-        """Validated X through the network: the sequences and the outputs
-        before the link function, a row per sequence or per step."""
+    def _forward(self, X, y=None):
+        """Validated X (checked against the samples of `y` when given) through
+        the network: the sequences and the outputs before the link function, a
+        row per sequence or per step."""
         check_is_fitted(self, "_params")
-        data = self._check_X(X, reset=False)
+        data = self._check_X(X, reset=False, y=y)
         return data, self._network.forward(self._params, data).astype(np.float64)
 
     def _per_sequence(self, data, rows):
@@ -807,7 +840,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         -------
         score : float
         """
-        data, raw = self._forward(X)
+        data, raw = self._forward(X, y)
         Y = self._encode_targets(y, reset=False, data=data)
         weights = None
         if sample_weight is not None:

@@ -9,7 +9,7 @@ how long it is.
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import _num_samples, check_array
 
 
 class SequenceData(NamedTuple):
@@ -134,10 +134,11 @@ def check_sequences(X, *, dtype, estimator, n_features=None, n_timesteps_2d=None
         if ndim == 2:
             if n_timesteps_2d is not None and X.shape[1] != n_timesteps_2d:
                 raise ValueError(
-                    f"X has {X.shape[1]} timesteps (columns), but {name} was fitted "
-                    f"on 2D X of {n_timesteps_2d} timesteps. Sequences of another "
-                    f"length can be passed as a 3D array of shape (n_samples, "
-                    f"n_timesteps, 1) or as a list.")
+                    f"X has {X.shape[1]} features, but {name} is expecting "
+                    f"{n_timesteps_2d} features as input: the columns (timesteps) of "
+                    f"the 2D X it was fitted on. Sequences of another length can be "
+                    f"passed as a 3D array of shape (n_samples, n_timesteps, 1) or as "
+                    f"a list.")
             X = X[:, :, np.newaxis]
         if X.shape[1] == 0:
             raise ValueError(f"X has sequences of 0 timesteps (shape {X.shape}); "
@@ -147,14 +148,41 @@ def check_sequences(X, *, dtype, estimator, n_features=None, n_timesteps_2d=None
                              f"{name} needs at least one.")
         data = SequenceData.from_array(X)
     if n_features is not None and data.n_features != n_features:
-        hint = ""
-        if ndim == 2 and n_features > 1:
-            hint = (" A 2D X holds univariate sequences; one sequence of shape "
-                    "(n_timesteps, n_features) is X[np.newaxis].")
         raise ValueError(
             f"X has {data.n_features} features per timestep, but {name} is expecting "
-            f"{n_features} features per timestep as input.{hint}")
+            f"{n_features} features per timestep as input."
+            f"{_ONE_SEQUENCE_HINT if ndim == 2 and n_features > 1 else ''}")
     return data, ndim
+
+
+_ONE_SEQUENCE_HINT = (" A 2D X holds univariate sequences, one per row; one "
+                      "multivariate sequence of shape (n_timesteps, n_features) "
+                      "is X[np.newaxis].")
+
+
+def check_n_samples(data, ndim, y):
+    """Check that X and y have as many samples, with scikit-learn's message;
+    for a 2D X and one target, say how to pass X as one sequence.
+
+    Parameters
+    ----------
+    data : SequenceData
+        Sequences from :func:`check_sequences`.
+    ndim : int
+        The dimension :func:`check_sequences` returned with them.
+    y : array-like or list
+        The targets; those that have no length are left to the checks of
+        the targets.
+    """
+    try:
+        n_targets = _num_samples(y)
+    except TypeError:
+        return
+    if data.n_samples != n_targets:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: "
+            f"[{data.n_samples}, {n_targets}]."
+            f"{_ONE_SEQUENCE_HINT if ndim == 2 and n_targets == 1 else ''}")
 
 
 def _check_sequence_list(X, *, dtype, estimator):

@@ -203,12 +203,20 @@ def test_validation_set_without_early_stopping_is_monitored():
 
 # -- weights --------------------------------------------------------------------
 
-def test_doubled_sample_weights_change_nothing():
+def test_doubled_sample_weights_are_repetitions():
+    """Doubling every weight is repeating every sample: the loss is the same,
+    the L2 term (divided by the sum of the weights, as in scikit-learn's MLP)
+    halves, exactly as halving alpha does."""
     X, y = noisy_regression(3, n=100)
-    a = quiet_fit(LSTMRegressor(8, max_iter=3, random_state=0), X, y)
-    b = quiet_fit(LSTMRegressor(8, max_iter=3, random_state=0), X, y,
+    a = quiet_fit(LSTMRegressor(8, max_iter=3, random_state=0, alpha=0), X, y)
+    b = quiet_fit(LSTMRegressor(8, max_iter=3, random_state=0, alpha=0), X, y,
                   sample_weight=np.full(100, 2.0))
     np.testing.assert_array_equal(a._params, b._params)
+    c = quiet_fit(LSTMRegressor(8, max_iter=3, random_state=0, alpha=0.5), X, y)
+    d = quiet_fit(LSTMRegressor(8, max_iter=3, random_state=0, alpha=1.0), X, y,
+                  sample_weight=np.full(100, 2.0))
+    np.testing.assert_array_equal(c._params, d._params)
+    assert not np.array_equal(a._params, c._params)
 
 
 def test_zero_weight_samples_are_ignored():

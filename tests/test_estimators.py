@@ -288,7 +288,7 @@ def test_2d_input_is_univariate(small_data):
     X2 = X[:, :, 0]
     a = quiet_fit(LSTMRegressor(4, max_iter=2, random_state=0), X2, y)
     b = quiet_fit(LSTMRegressor(4, max_iter=2, random_state=0), X2[:, :, None], y)
-    assert a.n_features_in_ == 1
+    assert (a.n_features_in_, b.n_features_in_) == (8, 1)
     np.testing.assert_array_equal(a.predict(X2), b.predict(X2[:, :, None]))
 
 
@@ -299,7 +299,7 @@ def test_predict_sequences_of_another_length(small_data):
     assert model.predict(np.concatenate([X, X], axis=1)).shape == (60,)
     # A table of lags (2D X) keeps its number of columns.
     table = quiet_fit(LSTMRegressor(4, max_iter=2), X[:, :, 0], y)
-    with pytest.raises(ValueError, match="X has 3 timesteps .* fitted on 2D X of 8"):
+    with pytest.raises(ValueError, match="X has 3 features, but LSTMRegressor is expecting 8"):
         table.predict(X[:, :3, 0])
     assert table.predict(X[:, :3, :1]).shape == (60,)
 
@@ -388,7 +388,7 @@ def test_predict_checks_the_features(small_data):
         model.predict(X[:, :, :2])
     with pytest.raises(ValueError, match="contains NaN"):
         model.predict(np.full_like(X, np.nan))
-    with pytest.raises(ValueError, match=r"one sequence of shape .* is X\[np.newaxis\]"):
+    with pytest.raises(ValueError, match=r"multivariate sequence of shape .* is X\[np.newaxis\]"):
         model.predict(X[0])
     assert model.predict(X[0][np.newaxis]).shape == (1,)
 
