@@ -666,6 +666,9 @@ def run_isolated(snippet):
     code = _PRELUDE + textwrap.dedent(snippet) + "\nprint('done')\n"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, timeout=300)
+    # Passed on, so that a sanitizer report reaches the caller's stderr even
+    # where the case is an expected failure (tools/sanitize.sh reads it).
+    os.write(2, result.stderr.encode())
     assert result.returncode == 0 and result.stdout.strip().endswith("done"), (
         f"exit status {result.returncode}\n{result.stderr[-3000:]}")
 
