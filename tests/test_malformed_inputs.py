@@ -360,7 +360,8 @@ CASES = [
         warm_start=True, bidirectional=True).fit(X, y), ValueError,
         r"changed since: \['bidirectional'\]"),
     case("warm-start-dtype", lambda: fitted("regressor").set_params(
-        warm_start=True, dtype="float64").fit(X, y), ValueError, r"changed since: \['dtype'\]"),
+        warm_start=True, dtype="float64").fit(X, y), ValueError,
+        r"changed since: \['dtype'\]"),
     case("warm-start-features", lambda: fitted("regressor").set_params(
         warm_start=True).fit(X[:, :, :1], y), ValueError,
         "1 features per timestep, but LSTMRegressor is expecting 2"),
@@ -478,8 +479,8 @@ CASES = [
          NotFittedError, "not fitted"),
     # -- SequenceScaler -------------------------------------------------------------
     case("scaler-method", lambda: SequenceScaler(method="robust").fit(X), P, "method"),
-    case("scaler-range-reversed", lambda: SequenceScaler("minmax", feature_range=(1, 0)).fit(X),
-         ValueError, "min < max"),
+    case("scaler-range-reversed", lambda: SequenceScaler(
+        "minmax", feature_range=(1, 0)).fit(X), ValueError, "min < max"),
     case("scaler-range-list", lambda: SequenceScaler("minmax", feature_range=[0, 1]).fit(X),
          P, "feature_range"),
     case("scaler-range-three-values", lambda: SequenceScaler(
