@@ -28,8 +28,12 @@ and the output layer, before the link function (``sigmoid`` for two classes,
 PyTorch's (sigmoid gates, tanh cell) have no ``nn.LSTM`` counterpart.
 """
 
+from collections.abc import Mapping
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
+
+from ._estimators import BaseLSTM
 
 
 def to_torch_state_dict(estimator):
@@ -59,7 +63,7 @@ def to_torch_state_dict(estimator):
      'lstm_layers.0.bias_ih_l0': (16,), 'lstm_layers.0.bias_hh_l0': (16,),
      'output.weight': (1, 4), 'output.bias': (1,)}
     """
-    check_is_fitted(estimator, "_params")
+    _check_estimator(estimator)
     network = estimator._network
     if network.peephole:
         raise ValueError("PyTorch's nn.LSTM has no peephole connections: a model "
@@ -116,8 +120,11 @@ def from_torch_state_dict(estimator, state):
     >>> np.array_equal(from_torch_state_dict(b, to_torch_state_dict(a)).predict(X), a.predict(X))
     True
     """
-    check_is_fitted(estimator, "_params")
-    state = {key: _to_numpy(value) for key, value in state.items()}
+    _check_estimator(estimator)
+    if not isinstance(state, Mapping):
+        raise TypeError(f"state must be a dict of str to arrays, as a PyTorch "
+                        f"state_dict; got {type(state).__name__}.")
+    state = {key: _to_numpy(key, value) for key, value in state.items()}
     expected = to_torch_state_dict(estimator)
     missing = sorted(set(expected) - set(state))
     extra = sorted(set(state) - set(expected))
@@ -149,7 +156,21 @@ def from_torch_state_dict(estimator, state):
     return estimator
 
 
-def _to_numpy(value):
+def _check_estimator(estimator):
+    if not isinstance(estimator, BaseLSTM):
+        raise TypeError(f"estimator must be an LSTMRegressor or LSTMClassifier; got "
+                        f"{type(estimator).__name__}.")
+    check_is_fitted(estimator, "_params")
+
+
+def _to_numpy(key, value):
+    """A state entry as a float64 array. Only real numbers are weights: a
+    complex value would lose its imaginary part, and bools, strings and
+    other objects are a mistake."""
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=np.float64)
+    array = np.asarray(value)
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{key} holds {array.dtype} values ({type(value).__name__}); "
+                        f"weights must be real numbers.")
+    return array.astype(np.float64)
