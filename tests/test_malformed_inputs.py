@@ -186,7 +186,7 @@ CASES = [
     case("fit-per-step-ragged-y-length", lambda: regressor(return_sequences=True).fit(
         RAGGED[:2], [y[:5], y[:5]]), ValueError, r"y\[1\] has shape \(5,\), but X\[1\] has 3"),
     case("fit-per-step-ragged-y-count", lambda: regressor(return_sequences=True).fit(
-        RAGGED[:2], [y[:5]]), ValueError, "2 sequences in X, 1 in y"),
+        RAGGED[:2], [y[:5]]), ValueError, r"inconsistent numbers of samples: \[2, 1\]"),
     case("fit-per-step-ragged-y-outputs", lambda: regressor(return_sequences=True).fit(
         RAGGED[:2], [np.ones((5, 1)), np.ones(3)]), ValueError, "same number of outputs"),
     # -- fit: sample_weight and validation data -------------------------------
@@ -251,7 +251,7 @@ CASES = [
     case("param-hidden-a-zero-layer", lambda: regressor(hidden_layer_sizes=(3, 0)).fit(X, y),
          ValueError, r"hidden_layer_sizes must be >= 1, got \(3, 0\)"),
     case("param-hidden-17-layers", lambda: regressor(hidden_layer_sizes=(1,) * 17).fit(X, y),
-         ValueError, "up to 16 LSTM layers"),
+         ValueError, "1 to 16 LSTM layers"),
     case("param-dense-negative", lambda: regressor(dense_layer_sizes=-1).fit(X, y), P,
          "dense_layer_sizes"),
     case("param-dense-zero-layer", lambda: regressor(dense_layer_sizes=(0,)).fit(X, y),
@@ -484,8 +484,7 @@ CASES = [
     case("scaler-range-list", lambda: SequenceScaler("minmax", feature_range=[0, 1]).fit(X),
          P, "feature_range"),
     case("scaler-range-three-values", lambda: SequenceScaler(
-        "minmax", feature_range=(0, 1, 2)).fit(X), ValueError, "feature_range",
-        defect("feature_range=(0, 1, 2) says 'too many values to unpack'")),
+        "minmax", feature_range=(0, 1, 2)).fit(X), ValueError, "feature_range"),
     case("scaler-nan", lambda: SequenceScaler().fit(with_nan(X)), ValueError, "NaN"),
     case("scaler-4d", lambda: SequenceScaler().fit(X[..., None]), ValueError, "4D array"),
     case("scaler-complex", lambda: SequenceScaler().fit(X + 1j), ValueError, "Complex"),
@@ -523,11 +522,9 @@ CASES = [
     case("tokenizer-transform-unfitted", lambda: SequenceTokenizer().transform(TEXTS),
          NotFittedError, "not fitted"),
     case("tokenizer-inverse-id-too-large", lambda: SequenceTokenizer().fit(
-        TEXTS).inverse_transform([[999]]), ValueError, "999",
-        defect("inverse_transform([[999]]) raises a bare IndexError")),
+        TEXTS).inverse_transform([[999]]), ValueError, "999"),
     case("tokenizer-inverse-fraction", lambda: SequenceTokenizer().fit(
-        TEXTS).inverse_transform([[2.7]]), ValueError, "2.7",
-        defect("inverse_transform([[2.7]]) truncates the id to 2 silently")),
+        TEXTS).inverse_transform([[2.7]]), ValueError, "2.7"),
     case("tokenizer-inverse-str", lambda: SequenceTokenizer().fit(
         TEXTS).inverse_transform([["x"]]), ValueError, "'x'"),
     # -- forecast -----------------------------------------------------------------------
