@@ -61,8 +61,8 @@ def test_ragged_predictions_equal_one_by_one():
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("ragged", [False, True])
 def test_a_sequence_in_any_batch_as_alone_to_rounding(dtype, ragged):
-    # docs/index.rst: to rounding, not bit for bit (a lone sequence takes
-    # matrix-vector products, a batch GEMMs). Measured: at most 1.5 (float32)
+    # docs/index.rst: to rounding, not bit for bit (GEMMs sum a row in an
+    # order that depends on its position). Measured: at most 1.5 (float32)
     # and 2 (float64) machine epsilons of the outputs' size; allow 4.
     rng = np.random.RandomState(0)
     X = rng.normal(size=(150, 12, 3))
