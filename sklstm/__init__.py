@@ -9,11 +9,16 @@ def _check_engine_built():
     after a non-editable install) fails deep inside the package with "cannot
     import name '_engine' from partially initialized module 'sklstm' (most
     likely due to a circular import)".
+
+    The engine must sit in the package's own folder: an import system hook
+    (such as the finder of an editable install of another clone) could
+    otherwise pair these Python files with another copy's engine.
     """
-    import importlib.util
+    from importlib.machinery import EXTENSION_SUFFIXES
     from pathlib import Path
 
-    if importlib.util.find_spec(f"{__name__}._engine") is not None:
+    if any((Path(folder) / f"_engine{suffix}").is_file()
+           for folder in __path__ for suffix in EXTENSION_SUFFIXES):
         return
     package = Path(__file__).resolve().parent
     root = package.parent
