@@ -1,4 +1,4 @@
-"""``python -m sklstm``: a demonstration on two small tasks.
+"""A demonstration of sklstm on two small tasks.
 
 1. Forecasting: predict the next value of a sine wave from the last 10 values.
 2. Sequence classification: tell sine, square and sawtooth waves of random
@@ -6,6 +6,7 @@
 
 Each prints its score and fit time.
 """
+# The docstring is also the text of --help: plain text, no reST markup.
 
 import argparse
 import time

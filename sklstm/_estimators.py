@@ -226,10 +226,16 @@ _CLASS_WEIGHT_DOC = """
 
 _ATTRIBUTES_DOC = """
     loss_ : float
-        The mean training loss of the last epoch.
+        The mean training loss of the last epoch, in scikit-learn MLP's
+        convention: for ``LSTMRegressor`` half the mean squared error, so
+        ``2 * loss_`` is the mean squared error that Keras reports for
+        ``loss="mse"``; for ``LSTMClassifier`` the mean log-loss. Both add
+        the L2 penalty ``0.5 * alpha * ||W||^2 / batch_size``.
 
     loss_curve_ : list of float
-        The mean training loss of each epoch.
+        The mean training loss of each epoch, as ``loss_``: for
+        ``LSTMRegressor`` half the mean squared error, not the mean squared
+        error.
 
     best_loss_ : float or None
         The lowest value of ``loss_curve_``; None with early stopping.
@@ -239,7 +245,9 @@ _ATTRIBUTES_DOC = """
         when there is one (early stopping or ``X_val``).
 
     validation_loss_curve_ : list of float or None
-        The loss on the validation set after each epoch, when there is one.
+        The loss on the validation set after each epoch, when there is one
+        (the loss of ``loss_curve_``, so half the mean squared error for
+        ``LSTMRegressor``).
 
     best_validation_score_ : float or None
         The best of ``validation_scores_``; with early stopping, the weights
@@ -1000,7 +1008,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
     >>> series = np.sin(np.arange(300) * 2 * np.pi / 50)
     >>> X = np.lib.stride_tricks.sliding_window_view(series[:-1], 10)
     >>> y = series[10:]
-    >>> model = LSTMRegressor(hidden_layer_sizes=8, max_iter=60, random_state=0)
+    >>> model = LSTMRegressor(hidden_layer_sizes=8, random_state=0)
     >>> model.fit(X, y).score(X, y) > 0.95
     True
     """
@@ -1153,7 +1161,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     >>> rng = np.random.RandomState(0)
     >>> X = rng.normal(size=(200, 15, 2))
     >>> y = np.where(X[:, 0, 0] > 0, "up", "down")   # decided by the first step
-    >>> clf = LSTMClassifier(hidden_layer_sizes=16, max_iter=50, random_state=0)
+    >>> clf = LSTMClassifier(hidden_layer_sizes=16, random_state=0)
     >>> clf.fit(X, y).score(X, y) > 0.9
     True
     >>> clf.predict_proba(X[:2]).shape

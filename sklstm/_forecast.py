@@ -66,7 +66,7 @@ def forecast(model, history, steps, *, look_back=None):
     >>> from sklstm.preprocessing import SlidingWindow
     >>> series = np.sin(np.arange(400) * 2 * np.pi / 50)
     >>> X, y = SlidingWindow(look_back=10).fit(series).to_supervised(series)
-    >>> model = LSTMRegressor(8, batch_size=8, max_iter=30, random_state=0).fit(X, y)
+    >>> model = LSTMRegressor(8, batch_size=8, random_state=0).fit(X, y)
     >>> future = forecast(model, series, steps=20)
     >>> future.shape
     (20,)

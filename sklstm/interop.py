@@ -56,7 +56,7 @@ def to_torch_state_dict(estimator):
     >>> from sklstm import LSTMRegressor
     >>> from sklstm.interop import to_torch_state_dict
     >>> X, y = np.random.RandomState(0).normal(size=(2, 20, 5, 3))
-    >>> model = LSTMRegressor(hidden_layer_sizes=4, max_iter=1).fit(X, y[:, 0, 0])
+    >>> model = LSTMRegressor(hidden_layer_sizes=4).partial_fit(X, y[:, 0, 0])  # one epoch
     >>> {k: v.shape for k, v in to_torch_state_dict(model).items()}
     ... # doctest: +NORMALIZE_WHITESPACE
     {'lstm_layers.0.weight_ih_l0': (16, 3), 'lstm_layers.0.weight_hh_l0': (16, 4),
@@ -115,8 +115,8 @@ def from_torch_state_dict(estimator, state):
     >>> from sklstm import LSTMRegressor
     >>> from sklstm.interop import from_torch_state_dict, to_torch_state_dict
     >>> X, y = np.random.RandomState(0).normal(size=(2, 20, 5, 3))
-    >>> a = LSTMRegressor(hidden_layer_sizes=4, max_iter=1, random_state=0).fit(X, y[:, 0, 0])
-    >>> b = LSTMRegressor(hidden_layer_sizes=4, max_iter=1, random_state=1).fit(X, y[:, 0, 0])
+    >>> a = LSTMRegressor(hidden_layer_sizes=4, random_state=0).partial_fit(X, y[:, 0, 0])
+    >>> b = LSTMRegressor(hidden_layer_sizes=4, random_state=1).partial_fit(X, y[:, 0, 0])
     >>> np.array_equal(from_torch_state_dict(b, to_torch_state_dict(a)).predict(X), a.predict(X))
     True
     """

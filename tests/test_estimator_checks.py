@@ -1,6 +1,7 @@
 """scikit-learn's own estimator checks on both estimators: both dtypes, and
 with the architecture options switched on."""
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklstm import LSTMClassifier, LSTMRegressor
@@ -53,6 +54,11 @@ def _expected_failed_checks(estimator):
 # check_methods_sample_order_invariance and check_methods_subset_invariance
 # pass in both dtypes: a sequence's outputs do not depend on the other
 # sequences of the batch (see tests/test_conventions.py for their limits).
+# The checks fit these small models for at most 100 epochs on data made for
+# speed, often random: stopping at max_iter or on the initial loss plateau is
+# expected there, and the ConvergenceWarning that says so is true but not
+# what the checks test.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

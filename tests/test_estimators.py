@@ -273,6 +273,35 @@ def test_training_stops_when_the_loss_stalls(small_data):
         LSTMRegressor(4, max_iter=2).fit(X, y)
 
 
+def test_reported_losses_are_mlps(small_data):
+    # As documented on loss_curve_: half the mean squared error for the
+    # regressor (not the MSE Keras reports), the mean log-loss for the
+    # classifier, plus 0.5 * alpha * ||W||^2 over the batch (here the
+    # validation set) on the weights.
+    X, y = small_data
+    fit = dict(X_val=X[40:], y_val=y[40:])
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        model = LSTMRegressor(4, alpha=0.0, max_iter=3, dtype="float64", random_state=0)
+        model.fit(X[:40], y[:40], **fit)
+    mse = np.mean((model.predict(X[40:]) - y[40:]) ** 2)
+    assert model.validation_loss_curve_[-1] == pytest.approx(mse / 2, rel=1e-12)
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        model.set_params(alpha=0.5).fit(X[:40], y[:40], **fit)
+    mse = np.mean((model.predict(X[40:]) - y[40:]) ** 2)
+    weights = [w for layer in model.lstm_weights_ for direction in layer
+               for w in (direction["weight_ih"], direction["weight_hh"])] + model.coefs_
+    penalty = 0.5 * 0.5 * sum(np.sum(w ** 2) for w in weights) / 20
+    assert model.validation_loss_curve_[-1] == pytest.approx(mse / 2 + penalty, rel=1e-12)
+
+    labels = y > 0
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        clf = LSTMClassifier(4, alpha=0.0, max_iter=3, dtype="float64", random_state=0)
+        clf.fit(X[:40], labels[:40], X_val=X[40:], y_val=labels[40:])
+    p = clf.predict_proba(X[40:])[:, 1]
+    log_loss = -np.mean(np.where(labels[40:], np.log(p), np.log(1 - p)))
+    assert clf.validation_loss_curve_[-1] == pytest.approx(log_loss, rel=1e-12)
+
+
 def test_verbose_prints_one_line_per_epoch(small_data, capsys):
     X, y = small_data
     quiet_fit(LSTMRegressor(4, max_iter=3, verbose=True), X, y)
