@@ -186,10 +186,15 @@ def test_forecast_under_pandas_output():
     """The pipeline's scaler gives DataFrames inside; forecast's values stay
     the same."""
     X, y = SlidingWindow(look_back=6).fit(SERIES).to_supervised(SERIES)
-    for windows in (X, X[:, :, 0]):
-        pipe = quiet_fit(make_pipeline(SequenceScaler(), LSTMRegressor(4, max_iter=2,
+    def fitted(windows):
+        return quiet_fit(make_pipeline(SequenceScaler(), LSTMRegressor(4, max_iter=2,
                                                                        random_state=0)),
                          windows, y)
-        expected = forecast(pipe, SERIES, steps=4)
+
+    for windows in (X, X[:, :, 0]):
+        expected = forecast(fitted(windows), SERIES, steps=4)
+        # Fitted and used under the same output config, as scikit-learn
+        # expects (it warns about feature names otherwise).
         with sklearn.config_context(transform_output="pandas"):
-            np.testing.assert_array_equal(forecast(pipe, SERIES, steps=4), expected)
+            np.testing.assert_array_equal(forecast(fitted(windows), SERIES, steps=4),
+                                          expected)
