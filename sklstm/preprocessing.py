@@ -30,6 +30,10 @@ __all__ = ["SlidingWindow", "SequenceScaler", "SequenceTokenizer"]
 def _check_series(series, estimator, n_features=None, input_name="series"):
     """A series as a 2D array (n_timesteps, n_features): numeric, finite, at
     least one timestep."""
+    if series is None:
+        # check_array would read None as NaN.
+        raise TypeError(f"{type(estimator).__name__} takes a {input_name} of numbers, "
+                        f"got None.")
     series = check_array(series, ensure_2d=False, dtype=np.float64, input_name=input_name,
                          estimator=estimator)
     if series.ndim == 1:
@@ -446,6 +450,9 @@ class SequenceTokenizer(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixi
         return list(text) if self.level == "char" else self._pattern.findall(text)
 
     def _texts(self, texts):
+        if texts is None or not hasattr(texts, "__iter__"):
+            raise TypeError(f"SequenceTokenizer takes a list of texts, got "
+                            f"{type(texts).__name__}.")
         if isinstance(texts, str):
             raise ValueError("SequenceTokenizer takes a list of texts, not one text: "
                              "wrap it in a list.")

@@ -468,7 +468,7 @@ CASES = [
     case("window-series-sparse", lambda: SlidingWindow(3).fit(sp.csr_matrix(np.ones((10, 2)))),
          TypeError, "Sparse data"),
     case("window-series-None", lambda: SlidingWindow(3).fit(None), (TypeError, ValueError),
-         "None", defect("series=None says 'Input series contains NaN'")),
+         "None"),
     case("window-transform-too-short", lambda: SlidingWindow(3).fit(SERIES).transform(
         np.ones(2)), ValueError, "2 timesteps, fewer than look_back=3"),
     case("window-supervised-too-short", lambda: SlidingWindow(3).fit(SERIES).to_supervised(
@@ -518,7 +518,7 @@ CASES = [
     case("tokenizer-None-text", lambda: SequenceTokenizer().fit(TEXTS).transform([None]),
          ValueError, "takes texts.*NoneType"),
     case("tokenizer-None", lambda: SequenceTokenizer().fit(None), (TypeError, ValueError),
-         "texts", defect("fit(None) says \"'NoneType' object is not iterable\"")),
+         "texts"),
     case("tokenizer-transform-unfitted", lambda: SequenceTokenizer().transform(TEXTS),
          NotFittedError, "not fitted"),
     case("tokenizer-inverse-id-too-large", lambda: SequenceTokenizer().fit(
@@ -551,8 +551,7 @@ CASES = [
                                                                 np.ones((10, 2)), 2),
          ValueError, "pass look_back"),
     case("forecast-not-an-estimator", lambda: forecast("model", SERIES, 2), TypeError,
-         "estimator", defect("forecast('model', ...) says 'trained on sequences of "
-                             "different lengths: pass look_back'")),
+         "'model' parameter of forecast must be an object implementing 'predict'"),
     # -- interop ------------------------------------------------------------------------
     case("to-torch-unfitted", lambda: to_torch_state_dict(regressor()), NotFittedError,
          "not fitted"),
