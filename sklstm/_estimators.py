@@ -1,5 +1,6 @@
 """LSTMRegressor and LSTMClassifier: validation, the fit loop, prediction."""
 
+import copy
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -51,6 +52,16 @@ _AUTO_BATCH_SIZE = 32
 # Stopping with the training loss above this share of its first epoch's
 # means stopping on the initial plateau: fit warns.
 _PLATEAU_SHARE = 0.9
+# Divergence (see BaseLSTM._check_divergence): an epoch's loss above this many
+# times the reference loss (that of predicting zeros, or of the network before
+# the call, whichever is larger) is an exploding loss; and a fit that ends
+# above this many times the reference made the model worse than it started.
+_EXPLODING_LOSS_FACTOR = 10
+_FINAL_LOSS_FACTOR = 2
+# fit warns when a feature or target has a root mean square above this, or
+# all its values below the second (the gates saturate, or tol dwarfs the loss).
+_LARGE_SCALE = 1e2
+_SMALL_SCALE = 1e-3
 # Minibatches per pool in which sequences of different lengths are sorted by
 # length (bucketing; see BaseLSTM._epoch_order).
 _BUCKET_POOL = 50
@@ -94,7 +105,7 @@ _PARAMS_DOC = """
     embedding_dim : int or None, default=None
         Read ``X`` as integer token ids (one per timestep) and learn a vector
         of this size for each. The vocabulary is ``0 .. max id`` seen in fit;
-        an id beyond it at predict is an error.
+        an id beyond it at predict is an error. Ids go up to ``2**24 - 1``.
 
     dropout : float, default=0.0
         Fraction of the units dropped between stacked layers and before the
@@ -262,6 +273,19 @@ _ATTRIBUTES_DOC = """
     embedding_ : ndarray of shape (``vocabulary_size_``, embedding_dim)
         The token vectors, with ``embedding_dim``. A view.
 """
+
+
+def _zero_output_loss(loss_kind, Y, weights):
+    """The mean loss of outputs that are all zero (before the link function)
+    on targets Y, a row per output row: what a network predicting nothing
+    scores, at least the loss of predicting the mean (squared error) or the
+    class frequencies (log-loss) when the targets are centred."""
+    if loss_kind == SQUARED_ERROR:
+        per_row = 0.5 * np.mean(np.square(Y, dtype=np.float64), axis=1)
+        return float(np.average(per_row, weights=weights))
+    if loss_kind == BINARY_LOG_LOSS:
+        return Y.shape[1] * float(np.log(2))
+    return float(np.log(Y.shape[1]))
 
 
 class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
@@ -490,7 +514,8 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if takes_tokens:
             vocabulary = check_token_ids(
                 data, estimator=self,
-                vocabulary_size=None if reset else self.vocabulary_size_)
+                vocabulary_size=None if reset else self.vocabulary_size_,
+                embedding_dim=takes_tokens)
             if reset:
                 self.vocabulary_size_ = vocabulary
         if reset:
@@ -506,13 +531,48 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         class_weights = self._class_weights(Y)
         if sample_weight is None and class_weights is None:
             return None
+        # Negative weights would turn descent into ascent on their samples, and
+        # all-zero weights leave nothing to learn: both are errors.
         sw = _check_sample_weight(sample_weight, np.empty(data.n_samples),
-                                  dtype=np.float64)
+                                  dtype=np.float64, ensure_non_negative=True)
         if self.return_sequences:
             sw = np.repeat(sw, data.lengths)
         if class_weights is not None:
             sw = sw * class_weights
+            if not sw.any():
+                raise ValueError("sample_weight times class_weight is zero for every "
+                                 "sample: there is nothing to learn from.")
         return np.ascontiguousarray(sw, dtype=self.dtype)
+
+    def _warn_if_far_from_unit_scale(self, data, Y, weights):
+        """Warn when a feature (or, for regression, a target) is far from unit
+        scale, which LSTMs train badly on: large inputs saturate the gates,
+        large targets need output weights that take many epochs to grow, tiny
+        ones give losses below tol."""
+        row_weights = weights  # per step of X with return_sequences
+        if weights is not None and not self.return_sequences:
+            row_weights = np.repeat(weights, data.lengths)
+        columns = [] if self.embedding_dim else [
+            (f"Feature {j} of X", data.values[:, j], row_weights)
+            for j in range(data.n_features)]
+        if not isinstance(self, ClassifierMixin):
+            columns += [(f"Target {k} of y" if Y.shape[1] > 1 else "y", Y[:, k], weights)
+                        for k in range(Y.shape[1])]
+        for name, values, w in columns:
+            values = values.astype(np.float64)
+            rms = np.sqrt(np.average(values ** 2, weights=w))
+            largest = np.abs(values).max()
+            if not (rms > _LARGE_SCALE or 0 < largest < _SMALL_SCALE):
+                continue
+            remedy = ("scale the inputs, e.g. make_pipeline(SequenceScaler(), "
+                      f"{type(self).__name__}())" if name.startswith("Feature") else
+                      "scale the targets, e.g. TransformedTargetRegressor("
+                      "regressor=LSTMRegressor(), transformer=StandardScaler())")
+            warnings.warn(
+                f"{name} has values of scale {rms:.3g} (root mean square; largest "
+                f"{largest:.3g}): LSTMs train best on data of unit scale, so {remedy}.",
+                UserWarning)
+            return
 
     def _target_rows(self, data, indices):
         """The rows of targets belonging to sequences `indices`."""
@@ -626,13 +686,16 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         shuffled = self._random_state.permutation(len(batches))
         return np.concatenate([batches[i] for i in shuffled]).astype(np.intp)
 
-    def _epoch(self, data, Y, weights, batch_size, validation):
-        """One epoch of training, its records, and the schedule's step."""
+    def _epoch(self, data, Y, weights, batch_size, validation, reference):
+        """One epoch of training, its records, and the schedule's step.
+        `reference` is the loss against which an exploding loss is judged, or
+        None on a call's first epoch, whose first minibatch (computed before any
+        update) then gives it. Returns the reference."""
         start = time.perf_counter()
         n_samples = data.n_samples
         order = self._epoch_order(data, batch_size)
         seed = int(self._random_state.randint(0, np.iinfo(np.int64).max, dtype=np.int64))
-        loss = self._network.train_epoch(
+        loss, first_loss = self._network.train_epoch(
             self._params, data, Y, weights, order, batch_size, self._optimizer,
             alpha=self.alpha, clip_norm=self.clip_norm or 0.0, dropout=self.dropout,
             recurrent_dropout=self.recurrent_dropout, seed=seed)
@@ -640,11 +703,10 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         self.t_ += n_samples
         self.loss_ = loss
         self.loss_curve_.append(loss)
-        if not np.isfinite(loss):
-            raise ValueError(
-                f"Training diverged: the loss became {loss} at epoch {self.n_iter_}. "
-                f"Scale the inputs and targets, or lower learning_rate_init (now "
-                f"{self.learning_rate_init}).")
+        if reference is None:
+            reference = max(_zero_output_loss(self._network.loss_kind, Y, weights),
+                            first_loss if np.isfinite(first_loss) else 0.0)
+        self._check_divergence(loss, reference, _EXPLODING_LOSS_FACTOR)
         message = f"Epoch {self.n_iter_}, loss = {loss:.8f}"
         if validation is not None:
             data_val, Y_val, w_val = validation
@@ -659,12 +721,70 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if self.learning_rate == "invscaling" and self.solver == "sgd":
             self._optimizer.learning_rate = (
                 self.learning_rate_init / (self.t_ + 1) ** self.power_t)
+        return reference
+
+    def _check_divergence(self, loss, reference, factor, *, final=False):
+        """Raise when training diverged: a non-finite loss or parameter, or a
+        loss above `factor` times `reference` (the larger of the loss of
+        predicting zeros and the network's loss at the start of the call).
+        Healthy training stays below the reference after its first epochs
+        and, in the test suite and the demos, below 2 times it at any epoch
+        (measured); divergent learning rates go 4 to 1e8 times above it."""
+        finite = np.isfinite(loss) and np.isfinite(self._params).all()
+        if finite and not loss > factor * reference:
+            return
+        if not finite:
+            what = f"the loss became {loss:.4g}" if not np.isfinite(loss) else (
+                "the weights became non-finite")
+        elif final:
+            what = (f"the model ended with a loss of {loss:.4g}, {loss / reference:.3g} "
+                    f"times that of the untrained network or of predicting zeros "
+                    f"({reference:.4g})")
+        else:
+            what = (f"the loss exploded to {loss:.4g}, {loss / reference:.3g} times "
+                    f"that of the untrained network or of predicting zeros "
+                    f"({reference:.4g})")
+        raise ValueError(
+            f"Training diverged: {what} at epoch {self.n_iter_}. Lower "
+            f"learning_rate_init (now {self.learning_rate_init}), scale the inputs "
+            f"(SequenceScaler) and targets (TransformedTargetRegressor with "
+            f"StandardScaler), or clip the gradient (clip_norm, now {self.clip_norm}). "
+            f"The estimator is left as it was before this call.")
 
     def _fit(self, X, y, *, incremental, sample_weight=None, classes=None,
              X_val=None, y_val=None):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, "
                              "but the target y is None.")
+        # A call that fails, on bad input or divergence, leaves the estimator as
+        # it was; one interrupted by Ctrl-C keeps what it trained, if usable.
+        saved = self._fitted_state()
+        try:
+            self._train(X, y, incremental=incremental, sample_weight=sample_weight,
+                        classes=classes, X_val=X_val, y_val=y_val)
+        except KeyboardInterrupt:
+            if not (hasattr(self, "_params") and np.isfinite(self._params).all()):
+                self._restore(saved)
+            raise
+        except Exception:
+            self._restore(saved)
+            raise
+        return self
+
+    def _fitted_state(self):
+        """A copy of everything fit sets (all but the parameters of __init__)."""
+        params = self.get_params(deep=False)
+        return copy.deepcopy({key: value for key, value in vars(self).items()
+                              if key not in params})
+
+    def _restore(self, state):
+        params = self.get_params(deep=False)
+        for key in [key for key in vars(self) if key not in params]:
+            delattr(self, key)
+        vars(self).update(state)
+
+    def _train(self, X, y, *, incremental, sample_weight, classes, X_val, y_val):
+        """_fit's work: validate everything, then train."""
         architecture = self._architecture()
         fresh = not hasattr(self, "_params") or (not self.warm_start and not incremental)
         if not fresh and architecture != self._fitted_architecture:
@@ -677,6 +797,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         Y = self._encode_targets(y, reset=fresh, data=data, classes=classes)
         weights = self._row_weights(sample_weight, Y, data)
         if fresh:
+            self._warn_if_far_from_unit_scale(data, Y, weights)
             self._initialize(data, Y, architecture)
         self._prepare_optimizer()
 
@@ -690,12 +811,18 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if early_stopping:
             self.best_loss_ = None
             self._best_params = self._params.copy()
+            self._best_params_loss = np.inf
+        elif self.best_loss_ is None:
+            # After a fit with early stopping, which tracks no training loss.
+            self.best_loss_ = np.inf
         batch_size = self._batch_size(data.n_samples, incremental)
 
         stopped = incremental  # one epoch of partial_fit needs no convergence
+        reference = None
         try:
             for _ in range(1 if incremental else self.max_iter):
-                self._epoch(data, Y, weights, batch_size, validation)
+                reference = self._epoch(data, Y, weights, batch_size, validation,
+                                        reference)
                 if incremental:
                     break
                 self._update_no_improvement_count(early_stopping)
@@ -704,6 +831,8 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                     stopped = True
                     break
         except KeyboardInterrupt:
+            if incremental or not np.isfinite(self._params).all():
+                raise
             warnings.warn("Training interrupted by user.")
             stopped = True
         if not stopped:
@@ -712,10 +841,14 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                 "optimization hasn't converged yet.", ConvergenceWarning)
         if early_stopping:
             self._params[...] = self._best_params
-            del self._best_params
-        elif self.loss_curve_:
-            self.best_loss_ = min(self.best_loss_, self.loss_)
-        return self
+            kept_loss = self._best_params_loss
+            del self._best_params, self._best_params_loss
+        else:
+            kept_loss = self.loss_curve_[-1] if self.loss_curve_ else np.nan
+            if self.loss_curve_:
+                self.best_loss_ = min(self.best_loss_, self.loss_)
+        if not incremental and reference is not None and np.isfinite(kept_loss):
+            self._check_divergence(kept_loss, reference, _FINAL_LOSS_FACTOR, final=True)
 
     def _update_no_improvement_count(self, early_stopping):
         """After an epoch, as scikit-learn's MLP: count the epochs without an
@@ -730,6 +863,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                     self._no_improvement_count = 0
                 if score > self.best_validation_score_:
                     self._best_params = self._params.copy()
+                    self._best_params_loss = self.loss_curve_[-1]
             self.best_validation_score_ = max(self.best_validation_score_, score)
             if early_stopping:
                 return
@@ -1107,15 +1241,23 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes, "
                     f"but the data contain only one class: {binarizer.classes_[0]!r}.")
+        else:
+            binarizer = self._label_binarizer
+        # A label outside the classes would be encoded as no class at all (or,
+        # for two classes, as a second output the network does not have).
+        seen = unique_labels(labels)
+        if len(np.setdiff1d(seen, binarizer.classes_)):
+            known = "`classes`" if reset else "`self.classes_`"
+            raise ValueError(f"`y` has classes not in {known}. {known} has "
+                             f"{binarizer.classes_}. 'y' has {seen}.")
+        if reset:
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
-        else:
-            unseen = np.setdiff1d(unique_labels(labels), self.classes_)
-            if len(unseen):
-                raise ValueError(f"y has classes {unseen} that are not in "
-                                 f"classes_ {self.classes_}.")
-        return np.ascontiguousarray(self._label_binarizer.transform(labels),
-                                    dtype=self.dtype)
+        Y = np.ascontiguousarray(binarizer.transform(labels), dtype=self.dtype)
+        if not reset and Y.shape[1] != self._network.n_outputs:
+            raise ValueError(f"y encodes to {Y.shape[1]} outputs, but the fitted "
+                             f"model has {self._network.n_outputs}.")
+        return Y
 
     @staticmethod
     def _class_indices(rows, threshold):

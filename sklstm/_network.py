@@ -17,6 +17,8 @@ scikit-learn's MLP). Per LSTM layer ``l``, direction ``d``, with input width
 bidirectional layer outputs 2 H_l features, forward direction first.
 """
 
+import math
+
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
@@ -140,10 +142,18 @@ class Network:
         offset = 0
         for key, shape in [*weights.items(), *others.items()]:
             self._slices[key] = (offset, shape)
-            offset += int(np.prod(shape))
+            offset += math.prod(shape)  # Python ints: they cannot wrap
             if key == ("weight", "out"):
                 self.n_weights = offset
         self.n_params = offset
+        # The engine indexes parameters with Py_ssize_t, and each minibatch
+        # keeps a gradient per chunk of CHUNK_SIZE sequences: their elements'
+        # bytes must stay addressable.
+        if self.n_params * 8 * CHUNK_SIZE > np.iinfo(np.intp).max:
+            raise ValueError(
+                f"The network would have {self.n_params} parameters, more than "
+                f"sklstm can address; choose smaller hidden_layer_sizes, "
+                f"dense_layer_sizes, embedding_dim or vocabulary.")
 
         # The packed form _engine.pyx reads (its L_*, D_* and DENSE_* positions).
         def at(*key):
@@ -167,7 +177,7 @@ class Network:
     def view(self, params, *key):
         """The array named by ``key`` (see ``_slices``), a view of ``params``."""
         offset, shape = self._slices[key]
-        return params[offset:offset + int(np.prod(shape))].reshape(shape)
+        return params[offset:offset + math.prod(shape)].reshape(shape)
 
     def has(self, *key):
         return key in self._slices
@@ -177,7 +187,13 @@ class Network:
         orthogonal recurrent weights, zero biases except the forget gate's,
         which is 1 (Jozefowicz et al. 2015), uniform(-0.05, 0.05) embeddings.
         Peephole weights start at zero: the cell starts as a standard LSTM."""
-        params = np.zeros(self.n_params, dtype=dtype)
+        try:
+            params = np.zeros(self.n_params, dtype=dtype)
+        except MemoryError:
+            raise MemoryError(
+                f"The network has {self.n_params} parameters "
+                f"({self.n_params * np.dtype(dtype).itemsize / 2**30:.1f} GiB, and "
+                f"training needs several times that): not enough memory.") from None
         for key, (_, shape) in self._slices.items():
             name = key[0]
             if name in ("weight_ih", "dense_weight", "weight"):
@@ -198,10 +214,26 @@ class Network:
         """Output rows for sequences `data`: one per sequence, or per step."""
         return len(data.values) if self.per_step else data.n_samples
 
+    def _check_shapes(self, params, data, Y=None, weights=None):
+        """The engine trusts its arguments' sizes: check them, so that no
+        caller can make it read or write out of bounds."""
+        rows = self._rows(data)
+        if (params.shape != (self.n_params,) or data.values.ndim != 2
+                or data.values.shape[1] != self.n_inputs):
+            raise ValueError(f"Parameters of shape {params.shape} and X of "
+                             f"{data.values.shape} do not fit the network.")
+        if Y is not None and Y.size != rows * self.n_outputs:
+            raise ValueError(f"Targets of shape {Y.shape} do not fit the network's "
+                             f"({rows}, {self.n_outputs}).")
+        if weights is not None and weights.size != rows:
+            raise ValueError(f"Weights of shape {weights.shape} do not fit the "
+                             f"{rows} target rows.")
+
     def forward(self, params, data):
         """Outputs of the network for SequenceData `data`, before the link
         function: (n_samples, n_outputs), or per step (total steps, n_outputs)
         aligned with ``data.values``."""
+        self._check_shapes(params, data)
         out = np.empty((self._rows(data), self.n_outputs), dtype=params.dtype)
         with _SingleThreadedBLAS():
             _engine.forward(self.layout, params, data.values, data.starts, data.lengths,
@@ -211,6 +243,7 @@ class Network:
     def features(self, params, data):
         """The head's input: the final LSTM states (n_samples, n_features_out),
         or every step's (total steps, n_features_out)."""
+        self._check_shapes(params, data)
         out = np.empty((self._rows(data), self.n_features_out), dtype=params.dtype)
         with _SingleThreadedBLAS():
             _engine.forward(self.layout, params, data.values, data.starts, data.lengths,
@@ -222,6 +255,7 @@ class Network:
         """Mean loss over (data, Y) taken as one minibatch, L2 term included,
         and its gradient with respect to ``params`` (clipped when
         ``clip_norm``). Y and weights have a row per sequence, or per step."""
+        self._check_shapes(params, data, Y, weights)
         grad = np.empty_like(params)
         with _SingleThreadedBLAS():
             loss = _engine.loss_gradient(
@@ -232,6 +266,7 @@ class Network:
 
     def loss(self, params, data, Y, weights=None, *, alpha=0.0):
         """Mean loss over (data, Y), L2 term included, from a forward pass."""
+        self._check_shapes(params, data, Y, weights)
         with _SingleThreadedBLAS():
             return _engine.loss(self.layout, params, data.values, data.starts,
                                 data.lengths, Y.reshape(-1), weights, alpha,
@@ -241,9 +276,17 @@ class Network:
                     alpha, clip_norm, dropout, recurrent_dropout, seed):
         """One epoch over the sequences in `order`, in minibatches; updates
         ``params`` and the optimizer's state in place. Returns the mean
-        training loss."""
+        training loss and the loss of the first minibatch, computed before
+        any update."""
+        self._check_shapes(params, data, Y, weights)
+        if order.ndim != 1 or not 0 <= order.min() <= order.max() < data.n_samples:
+            raise ValueError("The epoch's order must index the sequences.")
+        state_2 = self.n_params if optimizer.name == "adam" else 1
+        if (optimizer.state_1.shape != (self.n_params,)
+                or optimizer.state_2.shape != (state_2,) or optimizer.step.shape != (1,)):
+            raise ValueError("The optimizer's state does not fit the network.")
         with _SingleThreadedBLAS():
-            total = _engine.train_epoch(
+            total, first = _engine.train_epoch(
                 self.layout, params, data.values, data.starts, data.lengths,
                 Y.reshape(-1), weights, order, batch_size, alpha, clip_norm, dropout,
                 recurrent_dropout, seed, optimizer.solver, optimizer.learning_rate,
@@ -251,7 +294,7 @@ class Network:
                 optimizer.beta_1, optimizer.beta_2, optimizer.epsilon,
                 optimizer.rho, optimizer.state_1, optimizer.state_2,
                 optimizer.step, CHUNK_SIZE, n_threads())
-        return total / len(order)
+        return total / len(order), first
 
 
 def _glorot_uniform(random_state, fan_out, fan_in):

@@ -6,7 +6,8 @@
 
 /* exp for float, inlinable so that loops over it vectorize: Cephes' expf
  * (range reduction by ln 2 in two parts, degree-6 polynomial), 1-2 ulp on
- * [-87.3, 88.3], clamped there (the sigmoid and tanh need no more). */
+ * [-87.3, 88.3], clamped there (the sigmoid and tanh need no more); NaN for
+ * NaN. */
 static inline float sklstm_expf(float x)
 {
     x = x > 88.3762626647949f ? 88.3762626647949f : x;
@@ -22,6 +23,10 @@ static inline float sklstm_expf(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
+    /* A NaN x passes the clamps and makes n NaN, whose conversion to int is
+     * undefined: convert 0 instead; p is NaN, and so is the result. A select,
+     * as above, so that it vectorizes. */
+    n = n == n ? n : 0.0f;
     int32_t bits = ((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);

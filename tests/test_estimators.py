@@ -235,7 +235,7 @@ def test_classifier_partial_fit_needs_classes_first():
     clf.partial_fit(X[:5], y[:5], classes=["negative", "positive"])
     clf.partial_fit(X, y)
     assert list(clf.classes_) == ["negative", "positive"]
-    with pytest.raises(ValueError, match="not in classes_"):
+    with pytest.raises(ValueError, match="not in `self.classes_`"):
         clf.partial_fit(X, np.where(y == "positive", "other", y))
 
 
