@@ -892,9 +892,13 @@ cdef double _minibatch(
                 scale, ws, index_ws, grads + c * n_params if grads != NULL else NULL,
                 out, features)
     else:
+        # Dynamic: the calling thread, which polls for signals, keeps taking
+        # chunks until none is left rather than wait for the others (and a
+        # thread that another process slows takes fewer). Each chunk writes
+        # its own results, so the schedule leaves them bit-identical.
         with parallel(num_threads=min(n_threads, n_chunks)):
             tid = omp_get_thread_num()
-            for c in prange(n_chunks, schedule='static'):
+            for c in prange(n_chunks, schedule='dynamic'):
                 chunk_loss[c] = _chunk_pass(
                     net, train, params, X, starts, lengths, Y, weights,
                     samples + c * chunk_size, min(chunk_size, n_batch - c * chunk_size),
