@@ -109,7 +109,7 @@ cdef extern from *:
     }
     #endif
     #define SKLSTM_POLL_SECONDS 0.05
-    #define SKLSTM_POLL_EVERY 8
+    #define SKLSTM_POLL_EVERY 16
 
     typedef struct {
         volatile int stop;
@@ -127,11 +127,11 @@ cdef extern from *:
         poll->type = poll->value = poll->traceback = NULL;
     }
 
-    /* Whether the pass must stop; `thread` is the caller's OpenMP thread number. */
-    static int sklstm_poll_stop(sklstm_poll *poll, int thread)
+    /* Whether the pass must stop; `caller` tells the calling thread. */
+    static inline int sklstm_poll_stop(sklstm_poll *poll, int caller)
     {
         if (poll->stop) return 1;
-        if (!poll->main_thread || thread != 0 || --poll->countdown > 0) return 0;
+        if (!caller || !poll->main_thread || --poll->countdown > 0) return 0;
         poll->countdown = SKLSTM_POLL_EVERY;
         double now = sklstm_seconds();
         if (now < poll->next_check) return 0;
@@ -212,9 +212,10 @@ ctypedef struct Train:
     sklstm_poll *poll
 
 
-cdef inline bint _interrupted(const Train *train) noexcept nogil:
-    """Whether the pass must stop for a signal (see sklstm_poll_stop)."""
-    return sklstm_poll_stop(train.poll, omp_get_thread_num()) != 0
+cdef inline bint _interrupted(const Train *train, bint caller) noexcept nogil:
+    """Whether the pass must stop for a signal (see sklstm_poll_stop); `caller`
+    tells the calling thread, the one that may run signal handlers."""
+    return sklstm_poll_stop(train.poll, caller) != 0
 
 
 # Offsets of one chunk's buffers in its thread's workspace (see _carve).
@@ -492,6 +493,7 @@ cdef double _chunk_pass(
     floating *grad,         # OUT: this chunk's gradient (n_params), or NULL
     floating *out,          # OUT: outputs (or head features), or NULL
     bint features,          # whether `out` receives the head's input features
+    bint caller,            # whether this is the calling thread (signals)
 ) noexcept nogil:
     """Forward pass of the sequences `samples[:n]` and, when `grad` is not
     NULL, their backward pass. Sequence s has lengths[s] steps, the rows
@@ -571,7 +573,7 @@ cdef double _chunk_pass(
                 _mask(&ch, H, train, RECURRENT_SITE + 2 * l + d,
                       train.recurrent_dropout, mask_rec)
             for s in range(ch.steps):
-                if _interrupted(train):
+                if _interrupted(train, caller):
                     return 0
                 # The reverse direction walks t backwards; each sequence starts
                 # at its own last step, with a zero state.
@@ -740,7 +742,7 @@ cdef double _chunk_pass(
                 mask_rec = ws + w.mask_rec[l][d]
             memset(ws + w.dc, 0, n * H * sizeof(floating))
             for s in range(ch.steps):
-                if _interrupted(train):
+                if _interrupted(train, caller):
                     return 0
                 # The forward walk in reverse.
                 t = ch.steps - 1 - s if d == 0 else s
@@ -890,7 +892,7 @@ cdef double _minibatch(
                 net, train, params, X, starts, lengths, Y, weights,
                 samples + c * chunk_size, min(chunk_size, n_batch - c * chunk_size),
                 scale, ws, index_ws, grads + c * n_params if grads != NULL else NULL,
-                out, features)
+                out, features, True)
     else:
         # Dynamic: the calling thread, which polls for signals, keeps taking
         # chunks until none is left rather than wait for the others (and a
@@ -903,7 +905,8 @@ cdef double _minibatch(
                     net, train, params, X, starts, lengths, Y, weights,
                     samples + c * chunk_size, min(chunk_size, n_batch - c * chunk_size),
                     scale, ws + tid * ws_size, index_ws + tid * index_size,
-                    grads + c * n_params if grads != NULL else NULL, out, features)
+                    grads + c * n_params if grads != NULL else NULL, out, features,
+                    tid == 0)
 
     if Y == NULL or train.poll.stop:
         return 0
@@ -1166,7 +1169,7 @@ def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
                 &ws[0], ws_size, &index_ws[0], index_size, &grads[0], &chunk_loss[0],
                 NULL, False)
             # A minibatch cut short by a signal leaves no update.
-            if _interrupted(&train):
+            if _interrupted(&train, True):
                 break
             if start == 0:
                 first_loss = batch_loss
