@@ -527,6 +527,8 @@ cdef double _chunk_pass(
         const floating *w_hh
         double loss = 0
 
+    if train.poll.stop:
+        return 0  # the chunks after a signal: skip their gather and GEMMs too
     _order_chunk(samples, n, lengths, index_ws, &ch)
     R = ch.rows
     rows = R if net.per_step else n
