@@ -371,7 +371,7 @@ def test_fit_warns_about_inputs_far_from_unit_scale():
         quiet(LSTMRegressor(4, max_iter=1).fit, X * 1e4, y)
     with pytest.warns(UserWarning, match="y has values of scale.*"
                                          "TransformedTargetRegressor"):
-        quiet(LSTMRegressor(4, max_iter=1).fit, X, y * 1e4)
+        quiet(LSTMRegressor(4, max_iter=1).fit, X, y * 1e5)
     with pytest.warns(UserWarning, match="Feature 1 of X .* largest 0.000"):
         quiet(LSTMRegressor(4, max_iter=1).fit, X * [1, 1e-4], y)
 
@@ -382,6 +382,9 @@ def test_fit_does_not_warn_about_ordinary_data():
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", ConvergenceWarning)
         LSTMRegressor(4, max_iter=1).fit(X * 50 + 20, y * 50)
+        # The data of scikit-learn's estimator checks: inputs of mean 100,
+        # make_regression's targets.
+        LSTMRegressor(4, max_iter=1).fit(X + 100, y * 300)
         LSTMClassifier(4, max_iter=1).fit(X, np.where(y > 0, 1000, 2000))
         # A rare event: mostly zeros, a few ones.
         LSTMRegressor(4, max_iter=1).fit(np.where(X > 3, 1.0, 0.0), y)
