@@ -30,9 +30,11 @@ Kernels take raw pointers and preallocated buffers; shapes and dtypes are
 checked by the Python callers in ``_network.py``.
 """
 
+import threading
+
 import numpy as np
 
-from cpython.exc cimport PyErr_CheckSignals
+from cpython.pythread cimport PyThread_get_thread_ident
 from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport sqrt
@@ -84,6 +86,81 @@ cdef extern from "sklstm_kernels.h" nogil:
                                  double, double, double)
 
 
+# Ctrl-C during a pass. Python runs signal handlers only in its main thread
+# and with the GIL, which the passes release; so the calling thread (OpenMP's
+# thread 0), when it is Python's main thread, takes the GIL every
+# SKLSTM_POLL_SECONDS to run them. When one raises (KeyboardInterrupt), its
+# exception is kept and `stop` set; every thread sees `stop` at its next poll,
+# within a timestep, and the entry point raises the exception. The clock is
+# read every SKLSTM_POLL_EVERY polls only: a poll per timestep then costs a
+# few nanoseconds.
+cdef extern from *:
+    """
+    #if defined(_WIN32)
+    #include <windows.h>
+    static double sklstm_seconds(void) { return (double)GetTickCount64() / 1000.0; }
+    #else
+    #include <time.h>
+    static double sklstm_seconds(void)
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    }
+    #endif
+    #define SKLSTM_POLL_SECONDS 0.05
+    #define SKLSTM_POLL_EVERY 16
+
+    typedef struct {
+        volatile int stop;
+        int main_thread, countdown;
+        double next_check;
+        PyObject *type, *value, *traceback;
+    } sklstm_poll;
+
+    static void sklstm_poll_start(sklstm_poll *poll, int main_thread)
+    {
+        poll->stop = 0;
+        poll->main_thread = main_thread;
+        poll->countdown = SKLSTM_POLL_EVERY;
+        poll->next_check = sklstm_seconds() + SKLSTM_POLL_SECONDS;
+        poll->type = poll->value = poll->traceback = NULL;
+    }
+
+    /* Whether the pass must stop; `caller` tells the calling thread. */
+    static inline int sklstm_poll_stop(sklstm_poll *poll, int caller)
+    {
+        if (poll->stop) return 1;
+        if (!caller || !poll->main_thread || --poll->countdown > 0) return 0;
+        poll->countdown = SKLSTM_POLL_EVERY;
+        double now = sklstm_seconds();
+        if (now < poll->next_check) return 0;
+        PyGILState_STATE gil = PyGILState_Ensure();
+        if (PyErr_CheckSignals() < 0) {
+            PyErr_Fetch(&poll->type, &poll->value, &poll->traceback);
+            poll->stop = 1;
+        }
+        PyGILState_Release(gil);
+        poll->next_check = sklstm_seconds() + SKLSTM_POLL_SECONDS;
+        return poll->stop;
+    }
+
+    /* With the GIL, after the pass: raise the signal handler's exception, if any. */
+    static int sklstm_poll_raise(sklstm_poll *poll)
+    {
+        if (!poll->stop) return 0;
+        PyErr_Restore(poll->type, poll->value, poll->traceback);
+        poll->type = poll->value = poll->traceback = NULL;
+        return -1;
+    }
+    """
+    ctypedef struct sklstm_poll:
+        int stop
+    void sklstm_poll_start(sklstm_poll *, int) noexcept nogil
+    int sklstm_poll_stop(sklstm_poll *, int) noexcept nogil
+    int sklstm_poll_raise(sklstm_poll *) except -1
+
+
 # Solver codes, exported to _optimizers.py below.
 cdef enum:
     SOLVER_SGD, SOLVER_ADAM, SOLVER_RMSPROP
@@ -127,10 +204,18 @@ ctypedef struct Net:
     bint per_step, peephole
 
 
-# What training adds to a pass: dropout rates and the masks' seed.
+# What training adds to a pass: dropout rates and the masks' seed; and the
+# pass's signal poll (NULL where nothing polls).
 ctypedef struct Train:
     double dropout, recurrent_dropout
     uint64_t seed
+    sklstm_poll *poll
+
+
+cdef inline bint _interrupted(const Train *train, bint caller) noexcept nogil:
+    """Whether the pass must stop for a signal (see sklstm_poll_stop); `caller`
+    tells the calling thread, the one that may run signal handlers."""
+    return sklstm_poll_stop(train.poll, caller) != 0
 
 
 # Offsets of one chunk's buffers in its thread's workspace (see _carve).
@@ -414,6 +499,7 @@ cdef double _chunk_pass(
     floating *grad,         # OUT: this chunk's gradient (n_params), or NULL
     floating *out,          # OUT: outputs (or head features), or NULL
     bint features,          # whether `out` receives the head's input features
+    bint caller,            # whether this is the calling thread (signals)
 ) noexcept nogil:
     """Forward pass of the sequences `samples[:n]` and, when `grad` is not
     NULL, their backward pass. Sequence s has lengths[s] steps, the rows
@@ -447,6 +533,8 @@ cdef double _chunk_pass(
         const floating *w_hh
         double loss = 0
 
+    if train.poll.stop:
+        return 0  # the chunks after a signal: skip their gather and GEMMs too
     _order_chunk(samples, n, lengths, index_ws, &ch)
     R = ch.rows
     rows = R if net.per_step else n
@@ -493,6 +581,8 @@ cdef double _chunk_pass(
                 _mask(&ch, H, train, RECURRENT_SITE + 2 * l + d,
                       train.recurrent_dropout, mask_rec)
             for s in range(ch.steps):
+                if _interrupted(train, caller):
+                    return 0
                 # The reverse direction walks t backwards; each sequence starts
                 # at its own last step, with a zero state.
                 t = s if d == 0 else ch.steps - 1 - s
@@ -661,6 +751,8 @@ cdef double _chunk_pass(
                 mask_rec = ws + w.mask_rec[l][d]
             memset(ws + w.dc, 0, n * H * sizeof(floating))
             for s in range(ch.steps):
+                if _interrupted(train, caller):
+                    return 0
                 # The forward walk in reverse.
                 t = ch.steps - 1 - s if d == 0 else s
                 k = ch.active[t]
@@ -817,18 +909,23 @@ cdef double _minibatch(
                 net, train, params, X, starts, lengths, Y, weights,
                 samples + c * chunk_size, min(chunk_size, n_batch - c * chunk_size),
                 scale, ws, index_ws, grads + c * n_params if grads != NULL else NULL,
-                out, features)
+                out, features, True)
     else:
+        # Dynamic: the calling thread, which polls for signals, keeps taking
+        # chunks until none is left rather than wait for the others (and a
+        # thread that another process slows takes fewer). Each chunk writes
+        # its own results, so the schedule leaves them bit-identical.
         with parallel(num_threads=min(n_threads, n_chunks)):
             tid = omp_get_thread_num()
-            for c in prange(n_chunks, schedule='static'):
+            for c in prange(n_chunks, schedule='dynamic'):
                 chunk_loss[c] = _chunk_pass(
                     net, train, params, X, starts, lengths, Y, weights,
                     samples + c * chunk_size, min(chunk_size, n_batch - c * chunk_size),
                     scale, ws + tid * ws_size, index_ws + tid * index_size,
-                    grads + c * n_params if grads != NULL else NULL, out, features)
+                    grads + c * n_params if grads != NULL else NULL, out, features,
+                    tid == 0)
 
-    if Y == NULL:
+    if Y == NULL or train.poll.stop:
         return 0
     for c in range(n_chunks):
         loss += chunk_loss[c]
@@ -936,7 +1033,18 @@ cdef Train _train(double dropout, double recurrent_dropout, uint64_t seed):
     train.dropout = dropout
     train.recurrent_dropout = recurrent_dropout
     train.seed = seed
+    train.poll = NULL
     return train
+
+
+# Python's main thread, the only one that runs signal handlers.
+_MAIN_THREAD = threading.main_thread().ident
+
+
+cdef void _start_poll(Train *train, sklstm_poll *poll):
+    """Give the pass `train` the signal poll `poll`; call with the GIL."""
+    sklstm_poll_start(poll, PyThread_get_thread_ident() == _MAIN_THREAD)
+    train.poll = poll
 
 
 def forward(const Py_ssize_t[::1] layout, const floating[::1] params,
@@ -948,6 +1056,7 @@ def forward(const Py_ssize_t[::1] layout, const floating[::1] params,
     or per step for per-step heads (in X's order)."""
     cdef Net net = _unpack(layout)
     cdef Train train = _train(0, 0, 0)
+    cdef sklstm_poll poll
     cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
     buffers = _Buffers(layout, 0, 0, np.max(lengths), n, chunk_size, n_threads,
@@ -956,11 +1065,13 @@ def forward(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef Py_ssize_t[::1] index_ws = buffers.index_ws
     cdef double[::1] chunk_loss = buffers.chunk_loss
     cdef Py_ssize_t ws_size = buffers.ws_size, index_size = buffers.index_size
+    _start_poll(&train, &poll)
     with nogil:
         _minibatch(&net, &train, &params[0], &X[0, 0], &starts[0], &lengths[0],
                    NULL, NULL, &samples[0], n, chunk_size, 0, 0, n_threads,
                    &ws[0], ws_size, &index_ws[0], index_size, NULL, &chunk_loss[0],
                    &out[0], features)
+    sklstm_poll_raise(&poll)
 
 
 def loss_gradient(const Py_ssize_t[::1] layout, const floating[::1] params,
@@ -974,6 +1085,7 @@ def loss_gradient(const Py_ssize_t[::1] layout, const floating[::1] params,
     heads. `weights` (or None) weighs those rows in the mean."""
     cdef Net net = _unpack(layout)
     cdef Train train = _train(dropout, recurrent_dropout, seed)
+    cdef sklstm_poll poll
     cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
     buffers = _Buffers(layout, dropout, recurrent_dropout, np.max(lengths), n,
@@ -986,11 +1098,13 @@ def loss_gradient(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef double value
     if weights is not None:
         w = &weights[0]
+    _start_poll(&train, &poll)
     with nogil:
         value = _minibatch(&net, &train, &params[0], &X[0, 0], &starts[0], &lengths[0],
                            &Y[0], w, &samples[0], n, chunk_size, alpha, clip_norm,
                            n_threads, &ws[0], ws_size, &index_ws[0], index_size,
                            &grads[0], &chunk_loss[0], NULL, False)
+    sklstm_poll_raise(&poll)
     grad[:] = grads[:net.n_params]
     return value
 
@@ -1003,6 +1117,7 @@ def loss(const Py_ssize_t[::1] layout, const floating[::1] params,
     """Mean loss of (X, Y), forward pass only (no dropout); as loss_gradient."""
     cdef Net net = _unpack(layout)
     cdef Train train = _train(0, 0, 0)
+    cdef sklstm_poll poll
     cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
     buffers = _Buffers(layout, 0, 0, np.max(lengths), n, chunk_size, n_threads,
@@ -1015,11 +1130,13 @@ def loss(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef double value
     if weights is not None:
         w = &weights[0]
+    _start_poll(&train, &poll)
     with nogil:
         value = _minibatch(&net, &train, &params[0], &X[0, 0], &starts[0], &lengths[0],
                            &Y[0], w, &samples[0], n, chunk_size, alpha, 0, n_threads,
                            &ws[0], ws_size, &index_ws[0], index_size, NULL,
                            &chunk_loss[0], NULL, False)
+    sklstm_poll_raise(&poll)
     return value
 
 
@@ -1037,17 +1154,18 @@ def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
     by an optimizer update, without returning to Python; `step` counts the
     updates.
 
-    Every few minibatches the GIL is taken to let Python handle signals, so
-    Ctrl-C interrupts a long epoch (KeyboardInterrupt), leaving the parameters
-    and optimizer state of the last completed minibatch.
+    Ctrl-C (a signal whose Python handler raises) stops the pass within a
+    timestep and raises, leaving the parameters and optimizer state of the
+    last completed minibatch.
 
-    Returns the sum over minibatches of (mean minibatch loss * minibatch size).
+    Returns the sum over minibatches of (mean minibatch loss * minibatch size),
+    and the first minibatch's mean loss, computed before any update.
     """
     cdef Net net = _unpack(layout)
     cdef Train train = _train(dropout, recurrent_dropout, seed)
+    cdef sklstm_poll poll
     cdef Py_ssize_t n = order.shape[0], start = 0, n_batch
-    cdef double total_loss = 0
-    cdef long minibatch = 0
+    cdef double total_loss = 0, batch_loss, first_loss = 0
     batch_size = max(1, min(batch_size, n))
     buffers = _Buffers(layout, dropout, recurrent_dropout, np.max(lengths), batch_size,
                        chunk_size, n_threads, np.asarray(params).dtype, True)
@@ -1058,21 +1176,25 @@ def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
     cdef const floating *w = NULL
     if weights is not None:
         w = &weights[0]
+    _start_poll(&train, &poll)
     with nogil:
         while start < n:
             n_batch = min(batch_size, n - start)
-            total_loss += n_batch * _minibatch(
+            batch_loss = _minibatch(
                 &net, &train, &params[0], &X[0, 0], &starts[0], &lengths[0], &Y[0], w,
                 &order[start], n_batch, chunk_size, alpha, clip_norm, n_threads,
                 &ws[0], ws_size, &index_ws[0], index_size, &grads[0], &chunk_loss[0],
                 NULL, False)
+            # A minibatch cut short by a signal leaves no update.
+            if _interrupted(&train, True):
+                break
+            if start == 0:
+                first_loss = batch_loss
+            total_loss += n_batch * batch_loss
             step[0] += 1
             _update(solver, net.n_params, &params[0], &grads[0], &state_1[0],
                     &state_2[0], learning_rate, momentum, nesterov, beta_1, beta_2,
                     epsilon, rho, step[0])
             start += n_batch
-            minibatch += 1
-            if minibatch % 8 == 0:
-                with gil:
-                    PyErr_CheckSignals()
-    return total_loss
+    sklstm_poll_raise(&poll)
+    return total_loss, first_loss

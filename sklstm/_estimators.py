@@ -1,5 +1,6 @@
 """LSTMRegressor and LSTMClassifier: validation, the fit loop, prediction."""
 
+import copy
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -43,6 +44,7 @@ from ._network import (
     MULTI_LOG_LOSS,
     SQUARED_ERROR,
     Network,
+    _SingleThreadedBLAS,
 )
 from ._optimizers import Optimizer
 from ._set_output import SequenceTransformerMixin
@@ -59,6 +61,19 @@ _AUTO_BATCH_SIZE = 32
 # Stopping with the training loss above this share of its first epoch's
 # means stopping on the initial plateau: fit warns.
 _PLATEAU_SHARE = 0.9
+# Divergence (see BaseLSTM._check_divergence): an epoch's loss above this many
+# times the reference loss (that of predicting zeros, or of the network before
+# the call, whichever is larger) is an exploding loss; and a fit that ends
+# above this many times the reference made the model worse than it started.
+_EXPLODING_LOSS_FACTOR = 10
+_FINAL_LOSS_FACTOR = 2
+# fit warns when a feature or target has a root mean square above this, or
+# all its values below the second (the gates saturate, or tol dwarfs the
+# loss). Above the data of scikit-learn's estimator checks (inputs of mean
+# 100, make_regression's targets of root mean square ~200) and of ordinary
+# tables; the x1e4 inputs of issue 8 (R^2 0.12 against 0.80 scaled) warn.
+_LARGE_SCALE = 1e3
+_SMALL_SCALE = 1e-3
 # Minibatches per pool in which sequences of different lengths are sorted by
 # length (bucketing; see BaseLSTM._epoch_order).
 _BUCKET_POOL = 50
@@ -110,7 +125,7 @@ _PARAMS_DOC = """
     embedding_dim : int or None, default=None
         Read ``X`` as integer token ids (one per timestep) and learn a vector
         of this size for each. The vocabulary is ``0 .. max id`` seen in fit;
-        an id beyond it at predict is an error.
+        an id beyond it at predict is an error. Ids go up to ``2**24 - 1``.
 
     dropout : float, default=0.0
         Fraction of the units dropped between stacked layers and before the
@@ -144,7 +159,11 @@ _PARAMS_DOC = """
         divided by 5 whenever ``n_iter_no_change`` epochs bring no improvement.
 
     learning_rate_init : float, default=1e-3
-        The step size of the optimizer.
+        The step size of the optimizer. Too large a step makes training
+        diverge: when the loss becomes non-finite or explodes (10 times that
+        of the untrained network or of predicting zeros), or a fit ends with
+        it above twice that, ``fit`` and ``partial_fit`` raise a ValueError
+        and leave the estimator as it was before the call.
 
     power_t : float, default=0.5
         Exponent of the "invscaling" schedule.
@@ -300,6 +319,19 @@ _ATTRIBUTES_DOC = """
     embedding_ : ndarray of shape (``vocabulary_size_``, embedding_dim)
         The token vectors, with ``embedding_dim``. A view.
 """
+
+
+def _zero_output_loss(loss_kind, Y, weights):
+    """The mean loss of outputs that are all zero (before the link function)
+    on targets Y, a row per output row: what a network predicting nothing
+    scores, at least the loss of predicting the mean (squared error) or the
+    class frequencies (log-loss) when the targets are centred."""
+    if loss_kind == SQUARED_ERROR:
+        per_row = 0.5 * np.mean(np.square(Y, dtype=np.float64), axis=1)
+        return float(np.average(per_row, weights=weights))
+    if loss_kind == BINARY_LOG_LOSS:
+        return Y.shape[1] * float(np.log(2))
+    return float(np.log(Y.shape[1]))
 
 
 class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEstimator,
@@ -537,7 +569,8 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         if takes_tokens:
             vocabulary = check_token_ids(
                 data, estimator=self,
-                vocabulary_size=None if reset else self.vocabulary_size_)
+                vocabulary_size=None if reset else self.vocabulary_size_,
+                embedding_dim=takes_tokens)
             if reset:
                 self.vocabulary_size_ = vocabulary
         if reset:
@@ -556,13 +589,48 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         class_weights = self._class_weights(Y)
         if sample_weight is None and class_weights is None:
             return None
+        # Negative weights would turn descent into ascent on their samples, and
+        # all-zero weights leave nothing to learn: both are errors.
         sw = _check_sample_weight(sample_weight, np.empty(data.n_samples),
-                                  dtype=np.float64)
+                                  dtype=np.float64, ensure_non_negative=True)
         if self.return_sequences:
             sw = np.repeat(sw, data.lengths)
         if class_weights is not None:
             sw = sw * class_weights
+            if not sw.any():
+                raise ValueError("sample_weight times class_weight is zero for every "
+                                 "sample: there is nothing to learn from.")
         return np.ascontiguousarray(sw, dtype=self.dtype)
+
+    def _warn_if_far_from_unit_scale(self, data, Y, weights):
+        """Warn when a feature (or, for regression, a target) is far from unit
+        scale, which LSTMs train badly on: large inputs saturate the gates,
+        large targets need output weights that take many epochs to grow, tiny
+        ones give losses below tol."""
+        row_weights = weights  # per step of X with return_sequences
+        if weights is not None and not self.return_sequences:
+            row_weights = np.repeat(weights, data.lengths)
+        columns = [] if self.embedding_dim else [
+            (f"Feature {j} of X", data.values[:, j], row_weights)
+            for j in range(data.n_features)]
+        if not isinstance(self, ClassifierMixin):
+            columns += [(f"Target {k} of y" if Y.shape[1] > 1 else "y", Y[:, k], weights)
+                        for k in range(Y.shape[1])]
+        for name, values, w in columns:
+            values = values.astype(np.float64)
+            rms = np.sqrt(np.average(values ** 2, weights=w))
+            largest = np.abs(values).max()
+            if not (rms > _LARGE_SCALE or 0 < largest < _SMALL_SCALE):
+                continue
+            remedy = ("scale the inputs, e.g. make_pipeline(SequenceScaler(), "
+                      f"{type(self).__name__}())" if name.startswith("Feature") else
+                      "scale the targets, e.g. TransformedTargetRegressor("
+                      "regressor=LSTMRegressor(), transformer=StandardScaler())")
+            warnings.warn(
+                f"{name} has values of scale {rms:.3g} (root mean square; largest "
+                f"{largest:.3g}): LSTMs train best on data of unit scale, so {remedy}.",
+                UserWarning)
+            return
 
     def _target_rows(self, data, indices):
         """The rows of targets belonging to sequences `indices`."""
@@ -620,7 +688,10 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
             cell_activation=self.cell_activation, per_step=self.return_sequences,
             vocab_size=self.vocabulary_size_ if self.embedding_dim else 0,
             embedding_dim=self.embedding_dim or 0)
-        self._params = self._network.init_params(self._random_state, self.dtype)
+        # numpy's BLAS threads make the QR of the recurrent weights take ~1 s
+        # instead of ~1 ms when other processes hold the cores (measured).
+        with _SingleThreadedBLAS():
+            self._params = self._network.init_params(self._random_state, self.dtype)
         self._optimizer = None
         self.n_iter_ = 0
         self.t_ = 0
@@ -676,13 +747,16 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         shuffled = self._random_state.permutation(len(batches))
         return np.concatenate([batches[i] for i in shuffled]).astype(np.intp)
 
-    def _epoch(self, data, Y, weights, batch_size, validation):
-        """One epoch of training, its records, and the schedule's step."""
+    def _epoch(self, data, Y, weights, batch_size, validation, reference):
+        """One epoch of training, its records, and the schedule's step.
+        `reference` is the loss against which an exploding loss is judged, or
+        None on a call's first epoch, whose first minibatch (computed before any
+        update) then gives it. Returns the reference."""
         start = time.perf_counter()
         n_samples = data.n_samples
         order = self._epoch_order(data, batch_size)
         seed = int(self._random_state.randint(0, np.iinfo(np.int64).max, dtype=np.int64))
-        loss = self._network.train_epoch(
+        loss, first_loss = self._network.train_epoch(
             self._params, data, Y, weights, order, batch_size, self._optimizer,
             alpha=self.alpha, clip_norm=self.clip_norm or 0.0, dropout=self.dropout,
             recurrent_dropout=self.recurrent_dropout, seed=seed)
@@ -690,11 +764,10 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         self.t_ += n_samples
         self.loss_ = loss
         self.loss_curve_.append(loss)
-        if not np.isfinite(loss):
-            raise ValueError(
-                f"Training diverged: the loss became {loss} at epoch {self.n_iter_}. "
-                f"Scale the inputs and targets, or lower learning_rate_init (now "
-                f"{self.learning_rate_init}).")
+        if reference is None:
+            reference = max(_zero_output_loss(self._network.loss_kind, Y, weights),
+                            first_loss if np.isfinite(first_loss) else 0.0)
+        self._check_divergence(loss, reference, _EXPLODING_LOSS_FACTOR)
         message = f"Epoch {self.n_iter_}, loss = {loss:.8f}"
         if validation is not None:
             data_val, Y_val, w_val = validation
@@ -709,12 +782,90 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         if self.learning_rate == "invscaling" and self.solver == "sgd":
             self._optimizer.learning_rate = (
                 self.learning_rate_init / (self.t_ + 1) ** self.power_t)
+        return reference
+
+    def _check_divergence(self, loss, reference, factor, *, final=False):
+        """Raise when training diverged: a non-finite loss or parameter, or a
+        loss above `factor` times `reference` (the larger of the loss of
+        predicting zeros and the network's loss at the start of the call).
+        Measured: the 33,660 epochs of the test suite at learning rates up to
+        0.1 stay within 1.11 times the reference, the demos within 0.91;
+        the fits at learning rates 10 and 1e3 of
+        benchmarks/divergence_sweep.py peak at 3.8 to 1e8 times it."""
+        finite = np.isfinite(loss) and np.isfinite(self._params).all()
+        if finite and not loss > factor * reference:
+            return
+        if not finite:
+            what = f"the loss became {loss:.4g}" if not np.isfinite(loss) else (
+                "the weights became non-finite")
+        elif final:
+            what = (f"the model ended with a loss of {loss:.4g}, {loss / reference:.3g} "
+                    f"times that of the untrained network or of predicting zeros "
+                    f"({reference:.4g})")
+        else:
+            what = (f"the loss exploded to {loss:.4g}, {loss / reference:.3g} times "
+                    f"that of the untrained network or of predicting zeros "
+                    f"({reference:.4g})")
+        raise ValueError(
+            f"Training diverged: {what} at epoch {self.n_iter_}. Lower "
+            f"learning_rate_init (now {self.learning_rate_init}), scale the inputs "
+            f"(SequenceScaler) and targets (TransformedTargetRegressor with "
+            f"StandardScaler), or clip the gradient (clip_norm, now {self.clip_norm}). "
+            f"The estimator is left as it was before this call.")
 
     def _fit(self, X, y, *, incremental, sample_weight=None, classes=None,
              X_val=None, y_val=None):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, "
                              "but the target y is None.")
+        # A call that fails, on bad input, divergence or Ctrl-C before training,
+        # leaves the estimator as it was; Ctrl-C during training keeps what was
+        # trained (fit warns, partial_fit raises it on to the caller's loop).
+        saved = self._fitted_state()
+        try:
+            interrupted = self._train(
+                X, y, incremental=incremental, sample_weight=sample_weight,
+                classes=classes, X_val=X_val, y_val=y_val)
+        except BaseException:
+            self._restore(saved)
+            raise
+        if interrupted:
+            raise KeyboardInterrupt
+        return self
+
+    def _fitted_state(self):
+        """A copy of everything fit sets: the attributes named with a leading or
+        trailing underscore, as scikit-learn's conventions name them. Training
+        replaces attributes, or changes arrays, lists, the optimizer and the
+        random state in place: those are copied, the rest is shared (a deep
+        copy took a sixth of a small partial_fit)."""
+        state = {key: value for key, value in vars(self).items()
+                 if key.startswith("_") or key.endswith("_")}
+        for key, value in state.items():
+            if isinstance(value, (np.ndarray, list)):
+                state[key] = value.copy()
+        if state.get("_optimizer") is not None:
+            optimizer = state["_optimizer"] = copy.copy(state["_optimizer"])
+            optimizer.state_1 = optimizer.state_1.copy()
+            optimizer.state_2 = optimizer.state_2.copy()
+            optimizer.step = optimizer.step.copy()
+        if "_random_state" in state:
+            state["_random_state"] = (state["_random_state"],
+                                      state["_random_state"].get_state())
+        return state
+
+    def _restore(self, state):
+        """Back to a state from _fitted_state."""
+        for key in [key for key in vars(self) if key.startswith("_") or key.endswith("_")]:
+            delattr(self, key)
+        vars(self).update(state)
+        if "_random_state" in state:
+            self._random_state, random_state = state["_random_state"]
+            self._random_state.set_state(random_state)
+
+    def _train(self, X, y, *, incremental, sample_weight, classes, X_val, y_val):
+        """_fit's work: validate everything, then train. Returns whether
+        partial_fit was interrupted by Ctrl-C."""
         architecture = self._architecture()
         fresh = not hasattr(self, "_params") or (not self.warm_start and not incremental)
         if not fresh and architecture != self._fitted_architecture:
@@ -727,6 +878,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         Y = self._encode_targets(y, reset=fresh, data=data, classes=classes)
         weights = self._row_weights(sample_weight, Y, data)
         if fresh:
+            self._warn_if_far_from_unit_scale(data, Y, weights)
             self._initialize(data, Y, architecture)
         self._prepare_optimizer()
 
@@ -740,12 +892,19 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         if early_stopping:
             self.best_loss_ = None
             self._best_params = self._params.copy()
+            self._best_params_loss = np.inf
+        elif self.best_loss_ is None:
+            # After a fit with early stopping, which tracks no training loss.
+            self.best_loss_ = np.inf
         batch_size = self._batch_size(data.n_samples, incremental)
 
         stopped = incremental  # one epoch of partial_fit needs no convergence
+        interrupted = False
+        reference = None
         try:
             for _ in range(1 if incremental else self.max_iter):
-                self._epoch(data, Y, weights, batch_size, validation)
+                reference = self._epoch(data, Y, weights, batch_size, validation,
+                                        reference)
                 if incremental:
                     break
                 self._update_no_improvement_count(early_stopping)
@@ -754,7 +913,11 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
                     stopped = True
                     break
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            if not np.isfinite(self._params).all():
+                raise
+            interrupted = incremental
+            if not incremental:
+                warnings.warn("Training interrupted by user.")
             stopped = True
         if not stopped:
             warnings.warn(
@@ -762,10 +925,15 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
                 "optimization hasn't converged yet.", ConvergenceWarning)
         if early_stopping:
             self._params[...] = self._best_params
-            del self._best_params
-        elif self.loss_curve_:
-            self.best_loss_ = min(self.best_loss_, self.loss_)
-        return self
+            kept_loss = self._best_params_loss
+            del self._best_params, self._best_params_loss
+        else:
+            kept_loss = self.loss_curve_[-1] if self.loss_curve_ else np.nan
+            if self.loss_curve_:
+                self.best_loss_ = min(self.best_loss_, self.loss_)
+        if not incremental and reference is not None and np.isfinite(kept_loss):
+            self._check_divergence(kept_loss, reference, _FINAL_LOSS_FACTOR, final=True)
+        return interrupted
 
     def _update_no_improvement_count(self, early_stopping):
         """After an epoch, as scikit-learn's MLP: count the epochs without an
@@ -780,6 +948,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
                     self._no_improvement_count = 0
                 if score > self.best_validation_score_:
                     self._best_params = self._params.copy()
+                    self._best_params_loss = self.loss_curve_[-1]
             self.best_validation_score_ = max(self.best_validation_score_, score)
             if early_stopping:
                 return
@@ -1043,6 +1212,9 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
         """Fit the model to sequences X and targets y.
 
+        Ctrl-C stops training with a warning and keeps the model trained so
+        far (the weights of the last completed minibatch).
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
@@ -1069,6 +1241,9 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over (X, y), continuing from the current weights.
+
+        Ctrl-C raises KeyboardInterrupt, so that a loop of calls stops; the
+        model keeps the weights of the last completed minibatch.
 
         Parameters
         ----------
@@ -1245,15 +1420,23 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes, "
                     f"but the data contain only one class: {binarizer.classes_[0]!r}.")
+        else:
+            binarizer = self._label_binarizer
+        # A label outside the classes would be encoded as no class at all (or,
+        # for two classes, as a second output the network does not have).
+        seen = unique_labels(labels)
+        if len(np.setdiff1d(seen, binarizer.classes_)):
+            known = "`classes`" if reset else "`self.classes_`"
+            raise ValueError(f"`y` has classes not in {known}. {known} has "
+                             f"{binarizer.classes_}. 'y' has {seen}.")
+        if reset:
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
-        else:
-            unseen = np.setdiff1d(unique_labels(labels), self.classes_)
-            if len(unseen):
-                raise ValueError(f"y has classes {unseen} that are not in "
-                                 f"classes_ {self.classes_}.")
-        return np.ascontiguousarray(self._label_binarizer.transform(labels),
-                                    dtype=self.dtype)
+        Y = np.ascontiguousarray(binarizer.transform(labels), dtype=self.dtype)
+        if not reset and Y.shape[1] != self._network.n_outputs:
+            raise ValueError(f"y encodes to {Y.shape[1]} outputs, but the fitted "
+                             f"model has {self._network.n_outputs}.")
+        return Y
 
     @staticmethod
     def _class_indices(rows, threshold):
@@ -1273,6 +1456,9 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
         """Fit the model to sequences X and class labels y.
+
+        Ctrl-C stops training with a warning and keeps the model trained so
+        far (the weights of the last completed minibatch).
 
         Parameters
         ----------
@@ -1300,6 +1486,9 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Run one epoch over (X, y), continuing from the current weights.
+
+        Ctrl-C raises KeyboardInterrupt, so that a loop of calls stops; the
+        model keeps the weights of the last completed minibatch.
 
         Parameters
         ----------

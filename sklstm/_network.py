@@ -157,9 +157,14 @@ class Network:
             if name == _name("weight", "out"):
                 self.n_weights = offset
         self.n_params = offset
-        if self.n_params > np.iinfo(np.intp).max:
-            raise ValueError(f"The network would have {self.n_params} parameters, more "
-                             f"than an array can hold.")
+        # The engine indexes parameters with Py_ssize_t, and each minibatch
+        # keeps a gradient per chunk of CHUNK_SIZE sequences: their elements'
+        # bytes must stay addressable.
+        if self.n_params * 8 * CHUNK_SIZE > np.iinfo(np.intp).max:
+            raise ValueError(
+                f"The network would have {self.n_params} parameters, more than "
+                f"sklstm can address; choose smaller hidden_layer_sizes, "
+                f"dense_layer_sizes, embedding_dim or vocabulary.")
 
         # The packed form _engine.pyx reads (its L_*, D_* and DENSE_* positions).
         def at(*key):
@@ -219,7 +224,13 @@ class Network:
         orthogonal recurrent weights, zero biases except the forget gate's,
         which is 1 (Jozefowicz et al. 2015), uniform(-0.05, 0.05) embeddings.
         Peephole weights start at zero: the cell starts as a standard LSTM."""
-        params = np.zeros(self.n_params, dtype=dtype)
+        try:
+            params = np.zeros(self.n_params, dtype=dtype)
+        except MemoryError:
+            raise MemoryError(
+                f"The network has {self.n_params} parameters "
+                f"({self.n_params * np.dtype(dtype).itemsize / 2**30:.1f} GiB, and "
+                f"training needs several times that): not enough memory.") from None
         for name, (_, shape) in self._slices.items():
             kind = name.split(".")[0]
             if kind in ("weight_ih", "dense_weight", "weight"):
@@ -305,10 +316,13 @@ class Network:
                     alpha, clip_norm, dropout, recurrent_dropout, seed):
         """One epoch over the sequences in `order`, in minibatches; updates
         ``params`` and the optimizer's state in place. Returns the mean
-        training loss."""
+        training loss and the loss of the first minibatch, computed before
+        any update."""
         self._check_call(params, data, Y, weights, optimizer)
+        if order.ndim != 1 or not 0 <= order.min() <= order.max() < data.n_samples:
+            raise ValueError("The epoch's order must index the sequences.")
         with _SingleThreadedBLAS():
-            total = _engine.train_epoch(
+            total, first = _engine.train_epoch(
                 self.layout, params, data.values, data.starts, data.lengths,
                 Y.reshape(-1), weights, order, batch_size, alpha, clip_norm, dropout,
                 recurrent_dropout, seed, optimizer.solver, optimizer.learning_rate,
@@ -316,7 +330,7 @@ class Network:
                 optimizer.beta_1, optimizer.beta_2, optimizer.epsilon,
                 optimizer.rho, optimizer.state_1, optimizer.state_2,
                 optimizer.step, CHUNK_SIZE, n_threads())
-        return total / len(order)
+        return total / len(order), first
 
 
 def _name(*key):

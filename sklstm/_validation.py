@@ -228,7 +228,14 @@ def _check_sequence_list(X, *, dtype, estimator):
     return data
 
 
-def check_token_ids(data, *, estimator, vocabulary_size=None):
+# Token ids go up to this (exclusive) in both dtypes: 2**24 is where float32
+# stops holding every integer, and a vocabulary of 16.7 million ids exceeds
+# any tokenizer's, while an id far beyond (a hash, a raw code point of 1e9)
+# would make the embedding an allocation of hundreds of GiB.
+MAX_TOKEN_ID = 2**24
+
+
+def check_token_ids(data, *, estimator, vocabulary_size=None, embedding_dim=None):
     """Check that validated sequences hold token ids; return the vocabulary
     size they imply (largest id + 1).
 
@@ -240,6 +247,9 @@ def check_token_ids(data, *, estimator, vocabulary_size=None):
         Named in error messages.
     vocabulary_size : int or None
         The ids the estimator was fitted on; None when fitting.
+    embedding_dim : int or None
+        The size of the token vectors, for the memory an id beyond
+        ``MAX_TOKEN_ID`` would need, named in the error.
 
     Returns
     -------
@@ -257,9 +267,16 @@ def check_token_ids(data, *, estimator, vocabulary_size=None):
         raise ValueError(f"With embedding_dim, X must hold non-negative integer "
                          f"token ids; {name} got {ids[bad][0]}.")
     largest = int(ids.max())
-    if data.values.dtype == np.float32 and largest >= 2**24:
-        raise ValueError(f"Token ids from 2**24 on are not exact in float32 (X holds "
-                         f"{largest}); use dtype='float64' or a smaller vocabulary.")
+    if vocabulary_size is None and largest >= MAX_TOKEN_ID:
+        size = ""
+        if embedding_dim:
+            n_bytes = (largest + 1) * embedding_dim * data.values.dtype.itemsize
+            size = (f" Its embedding would hold {largest + 1} x {embedding_dim} "
+                    f"{data.values.dtype} values ({n_bytes / 2**30:.1f} GiB).")
+        raise ValueError(
+            f"X contains token id {largest}, but {name} takes ids below "
+            f"2**24 = {MAX_TOKEN_ID}: the vocabulary is 0 .. the largest id.{size} "
+            f"Map the tokens to consecutive ids, e.g. with SequenceTokenizer.")
     if vocabulary_size is not None and largest >= vocabulary_size:
         raise ValueError(
             f"X contains token id {largest}, but {name} was fitted on the ids "

@@ -6,14 +6,17 @@
 
 /* exp for float, inlinable so that loops over it vectorize: Cephes' expf
  * (range reduction by ln 2 in two parts, degree-6 polynomial), 1-2 ulp on
- * [-87.3, 88.3], clamped there (the sigmoid and tanh need no more). */
+ * [-87.3, 88.3], clamped there (the sigmoid and tanh need no more); NaN for
+ * NaN. */
 static inline float sklstm_expf(float x)
 {
     x = x > 88.3762626647949f ? 88.3762626647949f : x;
     x = x < -87.3365478515625f ? -87.3365478515625f : x;
-    /* n = round(x / ln 2) by the 1.5 * 2^23 trick, which vectorizes. */
+    /* n = round(x / ln 2) by the 1.5 * 2^23 trick, which vectorizes: the
+     * low bits of t then hold n. */
     const float magic = 12582912.0f;
-    float n = (x * 1.44269504088896341f + magic) - magic;
+    const float t = x * 1.44269504088896341f + magic;
+    float n = t - magic;
     float r = x - n * 0.693359375f + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
@@ -22,7 +25,12 @@ static inline float sklstm_expf(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    /* 2^n built from t's bits in unsigned arithmetic, not by converting n to
+     * int: a NaN x passes the clamps, and converting NaN is undefined. Then
+     * p is NaN, and so is the result. */
+    uint32_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    bits = (bits - 0x4B400000u + 127u) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;

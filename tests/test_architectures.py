@@ -294,7 +294,8 @@ def test_ctrl_c_stops_training_cleanly():
             model.fit(X, y)
     finally:
         timer.cancel()
-    assert 0 < model.n_iter_ < 1000
+    # The engine stops within a minibatch, possibly in the first epoch.
+    assert model._optimizer.step[0] > 0 and model.n_iter_ < 1000
     assert np.all(np.isfinite(model.predict(X)))
 
 

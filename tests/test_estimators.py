@@ -235,7 +235,7 @@ def test_classifier_partial_fit_needs_classes_first():
     clf.partial_fit(X[:5], y[:5], classes=["negative", "positive"])
     clf.partial_fit(X, y)
     assert list(clf.classes_) == ["negative", "positive"]
-    with pytest.raises(ValueError, match="not in classes_"):
+    with pytest.raises(ValueError, match="not in `self.classes_`"):
         clf.partial_fit(X, np.where(y == "positive", "other", y))
 
 
@@ -370,7 +370,8 @@ def test_initialization_follows_keras():
 def test_extreme_inputs_stay_finite():
     rng = np.random.RandomState(0)
     X = rng.normal(scale=1e4, size=(20, 5, 2))
-    model = quiet_fit(LSTMClassifier(4, max_iter=2), X, np.arange(20) % 2)
+    with pytest.warns(UserWarning, match="unit scale"):
+        model = quiet_fit(LSTMClassifier(4, max_iter=2), X, np.arange(20) % 2)
     proba = model.predict_proba(X * 1e3)
     assert np.all(np.isfinite(proba))
 
@@ -434,7 +435,8 @@ def test_bad_parameters_are_named():
 
 def test_divergence_is_reported(small_data):
     X, y = small_data
-    with pytest.raises(ValueError, match="Training diverged"):
+    with pytest.raises(ValueError, match="Training diverged"), \
+            pytest.warns(UserWarning, match="unit scale"):
         LSTMRegressor(4, solver="sgd", learning_rate_init=1e6, momentum=0,
                       clip_norm=None, max_iter=5).fit(X, y * 1e20)
 

@@ -106,7 +106,8 @@ def test_scaler_in_a_pipeline_improves_unscaled_data():
     rng = np.random.RandomState(6)
     X = rng.normal(loc=1000, scale=300, size=(300, 8, 2))
     y = (X[:, :, 0].mean(axis=1) - 1000) / 100
-    raw = quiet_fit(LSTMRegressor(8, max_iter=20, random_state=0), X, y)
+    with pytest.warns(UserWarning, match="SequenceScaler"):
+        raw = quiet_fit(LSTMRegressor(8, max_iter=20, random_state=0), X, y)
     pipe = quiet_fit(make_pipeline(SequenceScaler(), LSTMRegressor(8, max_iter=20,
                                                                    random_state=0)), X, y)
     assert pipe.score(X, y) > 0.8 > raw.score(X, y)
