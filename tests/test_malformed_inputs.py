@@ -333,7 +333,7 @@ CASES = [
     case("tokens-fit-fraction", lambda: regressor(embedding_dim=2).fit(
         np.full((12, 5), 1.5), y), ValueError, "integer token ids.*1.5"),
     case("tokens-fit-not-exact-in-float32", lambda: regressor(embedding_dim=2).fit(
-        np.full((12, 5), 2.0**24), y), ValueError, "not exact in float32"),
+        np.full((12, 5), 2.0**24), y), ValueError, r"takes ids below 2\*\*24"),
     case("tokens-predict-unseen", lambda: fitted("tokens").predict(np.full((2, 5), 7)),
          ValueError, "token id 7, but .* ids 0..4"),
     case("tokens-predict-negative", lambda: fitted("tokens").predict(-np.ones((2, 5))),
@@ -344,7 +344,7 @@ CASES = [
     case("partial-fit-clf-no-classes", lambda: classifier().partial_fit(X, labels),
          ValueError, "classes must be passed on the first call"),
     case("partial-fit-clf-unseen-label", lambda: fitted("classifier").partial_fit(
-        X, labels + 5), ValueError, r"classes \[5 6\] that are not in classes_"),
+        X, labels + 5), ValueError, r"not in `self.classes_`.*'y' has \[5 6\]"),
     case("partial-fit-clf-other-classes", lambda: fitted("classifier").partial_fit(
         X, labels, classes=[0, 1, 2]), ValueError, "not the same as on last call"),
     case("partial-fit-features", lambda: fitted("regressor").partial_fit(X[:, :, :1], y),
@@ -435,9 +435,9 @@ CASES = [
     case("score-y-outputs", lambda: fitted("regressor").score(X, np.c_[y, y]), ValueError,
          "y has 2 outputs"),
     case("score-unseen-labels", lambda: fitted("classifier").score(X, labels + 7),
-         ValueError, r"classes \[7 8\] that are not in classes_"),
+         ValueError, r"not in `self.classes_`.*'y' has \[7 8\]"),
     case("score-str-labels", lambda: fitted("classifier").score(X, np.full(12, "a")),
-         ValueError, r"classes \['a'\] that are not in classes_"),
+         ValueError, r"not in `self.classes_`.*'y' has \['a'\]"),
     case("score-sample-weight-length", lambda: fitted("regressor").score(
         X, y, sample_weight=np.ones(2)), ValueError, r"sample_weight.shape == \(2,\)"),
     case("score-X-nan", lambda: fitted("regressor").score(with_nan(X), y), ValueError,

@@ -421,7 +421,7 @@ CORRUPTIONS = {
     # Exact sizes: a product of sizes cannot wrap around to the vector's.
     "network-huge-size": ("regressor",
                           replace("_network.hidden_sizes", constant((2 ** 31,))),
-                          "more than an array can hold"),
+                          "more than sklstm can address"),
     "network-large-size": ("regressor",
                            replace("_network.hidden_sizes", constant((2 ** 20,))),
                            "but the network's layout needs 4398060142593"),
