@@ -813,11 +813,15 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
             f"StandardScaler), or clip the gradient (clip_norm, now {self.clip_norm}). "
             f"The estimator is left as it was before this call.")
 
-    def _fit(self, X, y, *, incremental, sample_weight=None, classes=None,
-             X_val=None, y_val=None):
+    def _require_y(self, y):
+        # check_array would read None as NaN.
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, "
                              "but the target y is None.")
+
+    def _fit(self, X, y, *, incremental, sample_weight=None, classes=None,
+             X_val=None, y_val=None):
+        self._require_y(y)
         # A call that fails, on bad input, divergence or Ctrl-C before training,
         # leaves the estimator as it was; Ctrl-C during training keeps what was
         # trained (fit warns, partial_fit raises it on to the caller's loop).
@@ -993,12 +997,31 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         row per sequence or per step."""
         check_is_fitted(self, "_params")
         data = self._check_X(X, reset=False, y=y)
-        return data, self._network.forward(self._params, data).astype(np.float64)
+        raw = self._network.forward(self._params, data).astype(np.float64)
+        self._check_finite_outputs(raw, data)
+        return data, raw
 
     def _per_sequence(self, data, rows):
         """Rows as the caller's sequences: as they are (a row per sequence),
         or per step cut back into (n, T, ...) or a list for ragged X."""
-        return data.split(rows) if self.return_sequences else rows
+        return data.split(rows) if self._per_step(reset=False) else rows
+
+    def _per_step(self, *, reset):
+        """Whether targets and outputs are per timestep: ``return_sequences``
+        when fitting anew, the fitted network's otherwise (a ``set_params``
+        after fit takes effect at the next fit, as for any estimator)."""
+        return self.return_sequences if reset else self._network.per_step
+
+    def _check_finite_outputs(self, rows, data):
+        """Raise ValueError when finite inputs overflowed the network (an
+        unbounded cell or dense activation fed huge values)."""
+        if not np.isfinite(rows).all():
+            largest = float(np.max(np.abs(data.values)))
+            raise ValueError(
+                f"The network's outputs overflowed to infinity or NaN: the inputs are "
+                f"too large (largest |X| = {largest:.3g}) for "
+                f"cell_activation={self._network.cell_activation!r}. Scale them, e.g. "
+                f"with sklstm.preprocessing.SequenceScaler.")
 
     def score(self, X, y, sample_weight=None):
         """R^2 (regressor) or accuracy (classifier) of the predictions for X;
@@ -1017,13 +1040,14 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         -------
         score : float
         """
+        self._require_y(y)
         data, raw = self._forward(X, y)
         Y = self._encode_targets(y, reset=False, data=data)
         weights = None
         if sample_weight is not None:
             weights = _check_sample_weight(sample_weight, np.empty(data.n_samples),
                                            dtype=np.float64)
-            if self.return_sequences:
+            if self._per_step(reset=False):
                 weights = np.repeat(weights, data.lengths)
         return self._score_rows(Y, raw, weights)
 
@@ -1050,6 +1074,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         check_is_fitted(self, "_params")
         data = self._check_X(X, reset=False)
         rows = self._network.features(self._params, data).astype(np.float64)
+        self._check_finite_outputs(rows, data)
         return self._per_sequence(data, rows)
 
     # -- persistence -----------------------------------------------------------
@@ -1189,7 +1214,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         return None
 
     def _encode_targets(self, y, *, reset, data, classes=None):
-        if self.return_sequences:
+        if self._per_step(reset=reset):
             Y, ndim = check_step_targets(y, data, dtype=self.dtype, estimator=self,
                                          labels=False)
         else:
@@ -1281,7 +1306,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
             lengths.
         """
         data, raw = self._forward(X)
-        with_outputs_axis = self._y_ndim == (3 if self.return_sequences else 2)
+        with_outputs_axis = self._y_ndim == (3 if self._per_step(reset=False) else 2)
         return self._per_sequence(data, raw if with_outputs_axis else raw[:, 0])
 
     def _score_rows(self, Y, raw, weights):
@@ -1399,7 +1424,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         return BINARY_LOG_LOSS if len(self.classes_) == 2 else MULTI_LOG_LOSS
 
     def _encode_targets(self, y, *, reset, data, classes=None):
-        if self.return_sequences:
+        if self._per_step(reset=reset):
             labels, _ = check_step_targets(y, data, dtype=None, estimator=self,
                                            labels=True)
         else:

@@ -111,6 +111,9 @@ def check_sequences(X, *, dtype, estimator, n_features=None, n_timesteps_2d=None
         2 or 3 for arrays, 0 for a list of sequences.
     """
     name = type(estimator).__name__
+    if X is None:
+        # check_array would read None as NaN.
+        raise TypeError(f"{name} takes sequences as X, got None.")
     if _is_ragged(X):
         data = _check_sequence_list(X, dtype=dtype, estimator=estimator)
         ndim = 0
@@ -193,6 +196,9 @@ def _check_sequence_list(X, *, dtype, estimator):
     for i, sequence in enumerate(X):
         try:
             sequence = np.asarray(sequence)
+            if sequence.dtype.kind == "c":
+                raise ValueError(f"Sequence X[{i}] is complex; {name} takes real "
+                                 f"values.")
             if sequence.dtype.kind not in "biuf":
                 sequence = sequence.astype(np.float64)
         except (TypeError, ValueError) as error:

@@ -508,7 +508,7 @@ class SequenceTokenizer(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixi
 
         Returns
         -------
-        ids : list of ndarray of int, or ndarray of shape (n_texts, max_length_)
+        ids : list of ndarray of int, or ndarray of shape (n_texts, ``max_length_``)
             As ``output`` asks.
         """
         check_is_fitted(self)
