@@ -195,6 +195,11 @@ EXPORTED_MAX_LAYERS, EXPORTED_MAX_DENSE = MAX_LAYERS, MAX_DENSE
 # when another process holds a core, while the work is only tens of them.
 cdef double PARALLEL_MIN_FLOPS = 4e6
 
+# Widest layer whose one-row recurrent products in prediction are GEMMs (see
+# _recurrent).
+cdef enum:
+    ONE_ROW_GEMM_MAX_UNITS = 128
+
 
 ctypedef struct Net:
     const Py_ssize_t *layout
@@ -430,16 +435,19 @@ cdef void _mask_rows(const Chunk *ch, Py_ssize_t width, const floating *mask,
 cdef inline void _recurrent(Py_ssize_t rows, Py_ssize_t G, Py_ssize_t H,
                             const floating *h, Py_ssize_t ldh, const floating *w_hh,
                             floating *gates, bint training) noexcept nogil:
-    """gates (rows, G) += h (rows, H; rows ldh apart) @ W_hh^T: in training a
+    """gates (rows, G) += h (rows, H; rows ldh apart) @ W_hh^T: a
     matrix-vector product for a single row (one sequence, or the tail of a
-    packed chunk).
+    packed chunk) in training and for wide layers.
 
-    Prediction calls GEMM for one row too: OpenBLAS's GEMV sums in another
-    order than its GEMM, so a sequence predicted alone differed by a rounding
-    from the same sequence in a batch. The one-row GEMM costs no more there
-    (measured on predicting one sequence of 50 steps, 32 to 128 units).
+    Prediction with up to ONE_ROW_GEMM_MAX_UNITS units calls GEMM for one row
+    too: OpenBLAS's GEMV sums in another order than its GEMM, so a sequence
+    predicted alone differed by a rounding from the same sequence in a batch.
+    The one-row GEMM costs no more there, but beyond it repacks W_hh at every
+    step (one sequence of 50 steps: 1.3x slower at 256 units, 4x at 384, 2.4x
+    at 512), and wide layers differ by a rounding anyway, as OpenBLAS picks
+    its GEMM kernels by matrix size.
     """
-    if rows == 1 and training:
+    if rows == 1 and (training or H > ONE_ROW_GEMM_MAX_UNITS):
         gemv(c'n', G, H, w_hh, H, h, 1, gates)
     else:
         gemm(c'n', c't', rows, G, H, h, ldh, w_hh, H, 1, gates, G)
