@@ -6,7 +6,7 @@
 # (numpy, scipy, scikit-learn, Cython, pytest, hypothesis; torch optional):
 #
 #     tools/sanitize.sh            # exit status 0: no report, no failing test
-#     QUICK=1 tools/sanitize.sh    # pass 2 only (what CI runs)
+#     QUICK=1 tools/sanitize.sh    # pass 2 only
 #     KEEP=1 tools/sanitize.sh     # keep the scratch copy and its logs
 #
 # It needs gcc (for -print-file-name of the sanitizer runtimes). The normal
@@ -14,10 +14,11 @@
 # git tracks or would track (uncommitted changes included), built anew.
 #
 # Two passes: the whole suite with OMP_NUM_THREADS=2, then the malformed-input
-# catalogue, the property tests, the training-defect, persistence, kernel and
-# gradient tests with OMP_NUM_THREADS=1 (QUICK=1: this second pass only). Any AddressSanitizer or UBSan report fails the run
-# (either ends the test process at its first report, which is then printed),
-# and so does a failing test.
+# catalogue, the property, training-defect, persistence, kernel and gradient
+# tests with OMP_NUM_THREADS=1 (QUICK=1: this second pass only). Any
+# AddressSanitizer or UBSan report fails the run (either ends the test
+# process at its first report, which is then printed), and so does a failing
+# test. CI (.ci/run) runs both passes.
 #
 # Run time on the 2-vCPU development machine (Xeon, otherwise idle): 210 s
 # (build 31 s, pass 1 126 s, pass 2 53 s); QUICK=1 86 s. The script prints
