@@ -979,14 +979,25 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
             return False
         if self.verbose:
             print(message + " Stopping.")
-        if self.loss_curve_[-1] > _PLATEAU_SHARE * self.loss_curve_[0]:
+        first, last = self.loss_curve_[0], self.loss_curve_[-1]
+        best_epoch = int(np.argmin(self.loss_curve_))
+        best = self.loss_curve_[best_epoch]
+        if last > _PLATEAU_SHARE * first and best <= _PLATEAU_SHARE * first:
+            # It learned, then lost it: not a plateau, an unstable end.
             warnings.warn(
                 f"Training stopped after {len(self.loss_curve_)} epochs with the loss "
-                f"({self.loss_curve_[-1]:.4g}) still near its first value "
-                f"({self.loss_curve_[0]:.4g}). LSTMs often sit on a plateau for tens of "
-                f"epochs before they find long-range dependencies: try a larger "
-                f"n_iter_no_change (now {self.n_iter_no_change}), e.g. 50.",
-                ConvergenceWarning)
+                f"({last:.4g}) back near or above its first value ({first:.4g}), "
+                f"after reaching {best:.4g} at epoch {best_epoch + 1}: the model keeps "
+                f"the last epoch's weights. Try a lower learning_rate_init (now "
+                f"{self.learning_rate_init}), or early_stopping=True, which keeps the "
+                f"weights of the best epoch on held-out data.", ConvergenceWarning)
+        elif last > _PLATEAU_SHARE * first:
+            warnings.warn(
+                f"Training stopped after {len(self.loss_curve_)} epochs with the loss "
+                f"({last:.4g}) still near its first value ({first:.4g}). LSTMs often "
+                f"sit on a plateau for tens of epochs before they find long-range "
+                f"dependencies: try a larger n_iter_no_change (now "
+                f"{self.n_iter_no_change}), e.g. 50.", ConvergenceWarning)
         return True
 
     # -- prediction ------------------------------------------------------------

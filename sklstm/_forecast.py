@@ -94,11 +94,14 @@ def forecast(model, history, steps, *, look_back=None):
     # The model takes the windows in the format it was trained on: a model
     # fitted on 2D X takes 2D X of as many columns, and 3D X of any length.
     as_2d = n_features == 1 and getattr(estimator, "_n_timesteps_2d", None) == look_back
+    # A model fitted on a DataFrame of lags gets its windows with the same
+    # column names (scikit-learn warns at every step otherwise).
+    column_names = getattr(model, "feature_names_in_", None) if as_2d else None
     series = list(history[-look_back:])
     values = []
     while len(values) < steps:
         window = np.asarray(series[-look_back:])[np.newaxis]
-        predicted = np.asarray(model.predict(window[:, :, 0] if as_2d else window),
+        predicted = np.asarray(model.predict(_as_model_input(window, as_2d, column_names)),
                                dtype=np.float64).reshape(-1)
         if predicted.size % n_features:
             raise ValueError(
@@ -114,3 +117,18 @@ def forecast(model, history, steps, *, look_back=None):
         values.extend(new)
     values = np.asarray(values[:steps])
     return values[:, 0] if n_features == 1 else values
+
+
+def _as_model_input(window, as_2d, column_names):
+    """A (1, look_back, n_features) window as the model was fitted: 3D, a 2D
+    row, or a one-row DataFrame with the fitted column names."""
+    if not as_2d:
+        return window
+    row = window[:, :, 0]
+    if column_names is None:
+        return row
+    try:
+        import pandas as pd
+    except ImportError:  # fitted on another kind of DataFrame: it warns
+        return row
+    return pd.DataFrame(row, columns=column_names)

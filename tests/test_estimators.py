@@ -455,3 +455,18 @@ def test_show_config_reports_the_build(capsys):
     assert isinstance(config["openmp"], bool)
     assert config["n_threads"] >= 1
     assert "OpenMP" in out and "BLAS" in out
+
+
+@pytest.mark.parametrize("curve, message", [
+    ([0.70, 0.69, 0.70, 0.69, 0.70], "still near its first value .* plateau"),
+    # Learned (0.32 at epoch 3), then lost it: not a plateau.
+    ([0.70, 0.50, 0.32, 0.68, 0.90], "back near or above its first value .* after "
+                                     "reaching 0.32 at epoch 3.*learning_rate_init"
+                                     ".*early_stopping"),
+])
+def test_stopping_warning_tells_a_plateau_from_an_unstable_end(curve, message):
+    model = LSTMRegressor()
+    model.loss_curve_ = curve
+    with pytest.warns(ConvergenceWarning, match=message) as caught:
+        assert model._stop_or_slow_down()
+    assert len(caught) == 1

@@ -198,3 +198,16 @@ def test_forecast_under_pandas_output():
         with sklearn.config_context(transform_output="pandas"):
             np.testing.assert_array_equal(forecast(fitted(windows), SERIES, steps=4),
                                           expected)
+
+
+def test_forecast_of_a_model_fitted_on_a_dataframe_of_lags():
+    """The windows get the fitted column names: no feature-name warning."""
+    pd = pytest.importorskip("pandas")
+    X, y = SlidingWindow(look_back=6).fit(SERIES).to_supervised(SERIES)
+    lags = pd.DataFrame(X[:, :, 0], columns=[f"lag{i}" for i in range(6, 0, -1)])
+    model = quiet_fit(LSTMRegressor(4, max_iter=2, random_state=0), lags, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values = forecast(model, SERIES, steps=5)
+    plain = quiet_fit(LSTMRegressor(4, max_iter=2, random_state=0), X[:, :, 0], y)
+    np.testing.assert_array_equal(values, forecast(plain, SERIES, steps=5))
