@@ -249,7 +249,7 @@ _ATTRIBUTES_DOC = """
         convention: for ``LSTMRegressor`` half the mean squared error, so
         ``2 * loss_`` is the mean squared error that Keras reports for
         ``loss="mse"``; for ``LSTMClassifier`` the mean log-loss. Both add
-        the L2 penalty ``0.5 * alpha * ||W||^2 / batch_size``.
+        the L2 penalty (see ``alpha``).
 
     loss_curve_ : list of float
         The mean training loss of each epoch, as ``loss_``: for
@@ -1468,11 +1468,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         if reset:
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
-        Y = np.ascontiguousarray(binarizer.transform(labels), dtype=self.dtype)
-        if not reset and Y.shape[1] != self._network.n_outputs:
-            raise ValueError(f"y encodes to {Y.shape[1]} outputs, but the fitted "
-                             f"model has {self._network.n_outputs}.")
-        return Y
+        return np.ascontiguousarray(binarizer.transform(labels), dtype=self.dtype)
 
     @staticmethod
     def _class_indices(rows, threshold):
