@@ -119,7 +119,8 @@ CASES = [
     case("fit-X-4d", lambda: regressor().fit(X[..., None], y), ValueError,
          r"got a 4D array of shape \(12, 5, 2, 1\)"),
     case("fit-X-scalar", lambda: regressor().fit(3.0, y), TypeError, "at least 1 dimension"),
-    case("fit-X-None", lambda: regressor().fit(None, y), (TypeError, ValueError), "None"),
+    case("fit-X-None", lambda: regressor().fit(None, y), TypeError,
+         "takes sequences as X, got None"),
     case("fit-X-dict", lambda: regressor().fit({"a": 1}, y), TypeError, "dict"),
     case("fit-X-0-samples", lambda: regressor().fit(X[:0], y[:0]), ValueError,
          "0 sample"),
@@ -383,8 +384,8 @@ CASES = [
          ValueError, "could not convert string"),
     case("predict-4d", lambda: fitted("regressor").predict(X[..., None]), ValueError,
          "4D array"),
-    case("predict-None", lambda: fitted("regressor").predict(None), (TypeError, ValueError),
-         "None"),
+    case("predict-None", lambda: fitted("regressor").predict(None), TypeError,
+         "takes sequences as X, got None"),
     case("predict-ragged-feature-counts", lambda: fitted("regressor").predict(
         [X[0], X[1][:, :1]]), ValueError, r"X\[1\] has 1 features per timestep"),
     case("predict-ragged-features", lambda: fitted("regressor").predict(
@@ -432,7 +433,8 @@ CASES = [
         X, y, sample_weight=np.ones(2)), ValueError, r"sample_weight.shape == \(2,\)"),
     case("score-X-nan", lambda: fitted("regressor").score(with_nan(X), y), ValueError,
          "X contains NaN"),
-    case("score-y-None", lambda: fitted("regressor").score(X, None), ValueError, "None"),
+    case("score-y-None", lambda: fitted("regressor").score(X, None), ValueError,
+         "requires y to be passed, but the target y is None"),
     case("score-per-step-y-shape", lambda: fitted("per_step").score(X, y), ValueError,
          "return_sequences=True, y must have shape"),
     # -- SlidingWindow --------------------------------------------------------------
@@ -456,8 +458,8 @@ CASES = [
          "could not convert string"),
     case("window-series-sparse", lambda: SlidingWindow(3).fit(sp.csr_matrix(np.ones((10, 2)))),
          TypeError, "Sparse data"),
-    case("window-series-None", lambda: SlidingWindow(3).fit(None), (TypeError, ValueError),
-         "None"),
+    case("window-series-None", lambda: SlidingWindow(3).fit(None), TypeError,
+         "SlidingWindow takes a series of numbers, got None"),
     case("window-transform-too-short", lambda: SlidingWindow(3).fit(SERIES).transform(
         np.ones(2)), ValueError, "2 timesteps, fewer than look_back=3"),
     case("window-supervised-too-short", lambda: SlidingWindow(3).fit(SERIES).to_supervised(
@@ -506,8 +508,8 @@ CASES = [
          ValueError, "takes texts.*bytes"),
     case("tokenizer-None-text", lambda: SequenceTokenizer().fit(TEXTS).transform([None]),
          ValueError, "takes texts.*NoneType"),
-    case("tokenizer-None", lambda: SequenceTokenizer().fit(None), (TypeError, ValueError),
-         "texts"),
+    case("tokenizer-None", lambda: SequenceTokenizer().fit(None), TypeError,
+         "takes a list of texts, got NoneType"),
     case("tokenizer-transform-unfitted", lambda: SequenceTokenizer().transform(TEXTS),
          NotFittedError, "not fitted"),
     case("tokenizer-inverse-id-too-large", lambda: SequenceTokenizer().fit(

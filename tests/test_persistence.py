@@ -424,7 +424,8 @@ CORRUPTIONS = {
                           "more than sklstm can address"),
     "network-large-size": ("regressor",
                            replace("_network.hidden_sizes", constant((2 ** 20,))),
-                           "but the network's layout needs 4398060142593"),
+                           # 4H(H + D + 1) + H + 1 parameters for H = 2**20 units, D = 2 inputs.
+                           f"but the network's layout needs {4 * 2**20 * (2**20 + 3) + 2**20 + 1}"),
     "network-unknown-activation": ("regressor", replace("_network.cell_activation",
                                                         constant("softsign")),
                                    "cell_activation"),

@@ -55,26 +55,6 @@ def test_ragged_predictions_equal_one_by_one():
                                rtol=1e-12)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("ragged", [False, True])
-def test_a_sequence_in_any_batch_as_alone_to_rounding(dtype, ragged):
-    # docs/index.rst: to rounding, not bit for bit (GEMMs sum a row in an
-    # order that depends on its position). Measured: at most 1.5 (float32)
-    # and 2 (float64) machine epsilons of the outputs' size; allow 4.
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(150, 12, 3))
-    model = quiet_fit(LSTMRegressor((16, 8), bidirectional=True, max_iter=2, dtype=dtype,
-                                    random_state=0), X, X[:, -1, 0])
-    if ragged:
-        X = [x[:length] for x, length in zip(X, rng.randint(1, 13, size=len(X)))]
-    alone = np.array([model.predict(X[i:i + 1])[0] for i in range(len(X))])
-    tolerance = 4 * np.finfo(dtype).eps * np.abs(alone).max()
-    order = rng.permutation(len(X))
-    for batch in (order[:2], order[:65], order):  # one chunk, past a chunk, all
-        predictions = model.predict([X[i] for i in batch] if ragged else X[batch])
-        np.testing.assert_allclose(predictions, alone[batch], rtol=0, atol=tolerance)
-
-
 def test_ragged_per_step_targets():
     rng = np.random.RandomState(2)
     X = [rng.normal(size=(t, 1)) for t in rng.randint(3, 30, size=300)]
