@@ -998,6 +998,32 @@ def activate(int activation, floating[::1] x):
         _activate(x.shape[0], activation, &x[0])
 
 
+cdef extern from "dispatch.h" nogil:
+    int sklstm_isa()
+    int sklstm_isa_supported()
+    int sklstm_set_isa(int)
+    const char *sklstm_isa_name(int)
+
+ISA_NAMES = tuple(sklstm_isa_name(k).decode() for k in range(3))
+
+
+def isa():
+    """The instruction set of the vectorized kernels in use: "avx512", "avx2"
+    or "portable" (src_c/dispatch.h)."""
+    return sklstm_isa_name(sklstm_isa()).decode()
+
+
+def isa_supported():
+    """The best instruction set this CPU runs."""
+    return sklstm_isa_name(sklstm_isa_supported()).decode()
+
+
+def set_isa(name):
+    """Force the kernels' instruction set (tests); returns the one in use,
+    which is `name` or, when the CPU lacks it, the best it has."""
+    return sklstm_isa_name(sklstm_set_isa(ISA_NAMES.index(name))).decode()
+
+
 def openmp_enabled():
     """Whether the extension was compiled with OpenMP."""
     return bool(SKLSTM_OPENMP_ENABLED)
