@@ -497,6 +497,329 @@ cdef void _scatter(const Net *net, const Chunk *ch, const Py_ssize_t *starts,
                    rows_in + (ch.offset[t] + p) * width, width * sizeof(floating))
 
 
+cdef void _gather(const Net *net, const Chunk *ch, const floating *params,
+                  const floating *X, const Py_ssize_t *starts,
+                  floating *x_in) noexcept nogil:
+    """x_in (OUT, rows x D): the chunk's packed input, the features of each
+    step or the embedding row of its token."""
+    cdef Py_ssize_t t, p, r, src, D = net.input_size
+    for t in range(ch.steps):
+        for p in range(ch.active[t]):
+            r = ch.offset[t] + p
+            src = starts[ch.sample[p]] + t
+            if net.embedding >= 0:
+                memcpy(x_in + r * D, params + net.embedding + (<Py_ssize_t> X[src]) * D,
+                       D * sizeof(floating))
+            else:
+                memcpy(x_in + r * D, X + src * D, D * sizeof(floating))
+
+
+cdef void _gather_backward(const Net *net, const Chunk *ch, const floating *X,
+                           const Py_ssize_t *starts, const floating *dx,
+                           floating *grad) noexcept nogil:
+    """Add the input gradient dx (rows x D) to the embedding rows of the
+    tokens (grad, OUT)."""
+    cdef Py_ssize_t t, p, r, u, token, D = net.input_size
+    for t in range(ch.steps):
+        for p in range(ch.active[t]):
+            r = ch.offset[t] + p
+            token = <Py_ssize_t> X[starts[ch.sample[p]] + t]
+            for u in range(D):
+                grad[net.embedding + token * D + u] += dx[r * D + u]
+
+
+cdef floating *_layer_input(const Net *net, const Train *train, const Chunk *ch,
+                            const Work *w, Py_ssize_t l, floating *ws) noexcept nogil:
+    """Layer l's input: the gathered input or the layer below's output, dropped
+    out (into drop_in) between layers in training."""
+    cdef Py_ssize_t width = _input_width(net, l)
+    if l == 0:
+        return ws + w.x_in
+    if train.dropout > 0:
+        _mask(ch, width, train, l, train.dropout, ws + w.mask_in[l])
+        _mask_rows(ch, width, ws + w.mask_in[l], ws + w.out[l - 1], ws + w.drop_in[l])
+        return ws + w.drop_in[l]
+    return ws + w.out[l - 1]
+
+
+cdef bint _lstm_forward(const Net *net, const Train *train, const Chunk *ch,
+                        const Work *w, Py_ssize_t l, Py_ssize_t d,
+                        const floating *params, const floating *inp, floating *ws,
+                        bint training, bint caller) noexcept nogil:
+    """Direction d of layer l over the chunk: Z = inp @ W_ih^T for all steps,
+    then step by step Z_t += h_prev @ W_hh^T and the cell, writing h into the
+    layer output's columns d H... Training keeps the h entering each step
+    (h_in, dropped out when asked) for the dW_hh GEMM. Returns whether it was
+    interrupted."""
+    cdef:
+        Py_ssize_t H = _hidden(net, l), G = 4 * H, ldo = net.n_dirs * H
+        Py_ssize_t width = _input_width(net, l)
+        Py_ssize_t s, t, k, kp, row, prev, p, u
+        floating *gates = ws + w.gates[l][d]
+        floating *c = ws + w.c[l][d]
+        floating *act_c = ws + w.act_c[l][d]
+        floating *h_in = ws + w.h_in[l][d]
+        floating *h = ws + w.out[l] + d * H
+        floating *mask_rec = NULL
+        const floating *w_hh = params + _offset(net, l, d, D_WEIGHT_HH)
+        const floating *bias = params + _offset(net, l, d, D_BIAS)
+        const floating *peep = params + _offset(net, l, d, D_PEEPHOLE) if net.peephole else NULL
+    gemm(c'n', c't', ch.rows, G, width, inp, width,
+         params + _offset(net, l, d, D_WEIGHT_IH), width, 0, gates, G)
+    if training and train.recurrent_dropout > 0:
+        mask_rec = ws + w.mask_rec[l][d]
+        _mask(ch, H, train, RECURRENT_SITE + 2 * l + d, train.recurrent_dropout, mask_rec)
+    for s in range(ch.steps):
+        if _interrupted(train, caller):
+            return True
+        # The reverse direction walks t backwards; each sequence starts at its
+        # own last step, with a zero state.
+        t = s if d == 0 else ch.steps - 1 - s
+        k = ch.active[t]
+        row = ch.offset[t]
+        kp = _previous(ch, t, d, &prev)
+        if training:
+            # Zero for the sequences that start here.
+            memset(h_in + row * H, 0, k * H * sizeof(floating))
+            for p in range(kp):
+                for u in range(H):
+                    h_in[(row + p) * H + u] = h[(prev + p) * ldo + u]
+                    if mask_rec != NULL:
+                        h_in[(row + p) * H + u] *= mask_rec[p * H + u]
+        if kp > 0:
+            if training:
+                _recurrent(kp, G, H, h_in + row * H, H, w_hh, gates + row * G, True)
+            else:
+                _recurrent(kp, G, H, h + prev * ldo, ldo, w_hh, gates + row * G, False)
+            _cell_forward(kp, H, bias, peep, c + prev * H, gates + row * G, c + row * H,
+                          act_c + row * H, h + row * ldo, ldo, net.gate_act, net.cell_act)
+        if k > kp:
+            row += kp
+            _cell_forward(k - kp, H, bias, peep, NULL, gates + row * G, c + row * H,
+                          act_c + row * H, h + row * ldo, ldo, net.gate_act, net.cell_act)
+    return False
+
+
+cdef bint _lstm_backward(const Net *net, const Train *train, const Chunk *ch,
+                         const Work *w, Py_ssize_t l, Py_ssize_t d,
+                         const floating *params, const floating *inp, floating *ws,
+                         floating *dh, floating *grad, bint caller) noexcept nogil:
+    """Backpropagation through time of direction d of layer l, given dh (the
+    gradient of the layer output, whose columns d H.. it updates with the
+    recurrent terms): turns the gates into dZ in place, step by step in the
+    reverse order of the forward walk, then the weight gradients over all
+    steps at once. Returns whether it was interrupted."""
+    cdef:
+        Py_ssize_t H = _hidden(net, l), G = 4 * H, ldo = net.n_dirs * H
+        Py_ssize_t width = _input_width(net, l)
+        Py_ssize_t s, t, k, kp, row, prev, p, u
+        floating *gates = ws + w.gates[l][d]
+        floating *c = ws + w.c[l][d]
+        floating *act_c = ws + w.act_c[l][d]
+        floating *dc = ws + w.dc
+        floating *tmp = ws + w.tmp
+        floating *dh_d = dh + d * H
+        floating *mask_rec = ws + w.mask_rec[l][d] if train.recurrent_dropout > 0 else NULL
+        floating *dbias = grad + _offset(net, l, d, D_BIAS)
+        floating *dpeep = grad + _offset(net, l, d, D_PEEPHOLE) if net.peephole else NULL
+        const floating *w_hh = params + _offset(net, l, d, D_WEIGHT_HH)
+        const floating *peep = params + _offset(net, l, d, D_PEEPHOLE) if net.peephole else NULL
+    memset(dc, 0, ch.n * H * sizeof(floating))
+    for s in range(ch.steps):
+        if _interrupted(train, caller):
+            return True
+        t = ch.steps - 1 - s if d == 0 else s
+        k = ch.active[t]
+        row = ch.offset[t]
+        kp = _previous(ch, t, d, &prev)
+        if kp > 0:
+            _cell_backward(kp, H, peep, gates + row * G, c + prev * H, c + row * H,
+                           act_c + row * H, dh_d + row * ldo, ldo, dc, dbias, dpeep,
+                           net.gate_act, net.cell_act)
+        if k > kp:
+            row += kp
+            _cell_backward(k - kp, H, peep, gates + row * G, NULL, c + row * H,
+                           act_c + row * H, dh_d + row * ldo, ldo, dc + kp * H, dbias,
+                           dpeep, net.gate_act, net.cell_act)
+            row -= kp
+        if kp == 0:
+            continue
+        if mask_rec != NULL:
+            _recurrent_backward(kp, G, H, gates + row * G, w_hh, 0, tmp, H)
+            for p in range(kp):
+                for u in range(H):
+                    dh_d[(prev + p) * ldo + u] += tmp[p * H + u] * mask_rec[p * H + u]
+        else:
+            _recurrent_backward(kp, G, H, gates + row * G, w_hh, 1, dh_d + prev * ldo, ldo)
+    # `gates` now holds dZ for every step, each row beside the h that entered
+    # it in h_in.
+    gemm(c't', c'n', G, width, ch.rows, gates, G, inp, width, 0,
+         grad + _offset(net, l, d, D_WEIGHT_IH), width)
+    gemm(c't', c'n', G, H, ch.rows, gates, G, ws + w.h_in[l][d], H, 0,
+         grad + _offset(net, l, d, D_WEIGHT_HH), H)
+    return False
+
+
+cdef void _layer_input_backward(const Net *net, const Train *train, const Chunk *ch,
+                                const Work *w, Py_ssize_t l, const floating *params,
+                                floating *ws, floating *dh) noexcept nogil:
+    """dh (OUT, rows x the input width) = the gradient of layer l's input:
+    sum over directions of dZ @ W_ih, then through the dropout between layers.
+    It overwrites the layer's own dh, which its backward pass is done with."""
+    cdef Py_ssize_t d, H = _hidden(net, l), width = _input_width(net, l)
+    for d in range(net.n_dirs):
+        gemm(c'n', c'n', ch.rows, width, 4 * H, ws + w.gates[l][d], 4 * H,
+             params + _offset(net, l, d, D_WEIGHT_IH), width, 0 if d == 0 else 1,
+             dh, width)
+    if l > 0 and train.dropout > 0:
+        _mask_rows(ch, width, ws + w.mask_in[l], dh, dh)
+
+
+cdef floating *_head_input(const Net *net, const Train *train, const Chunk *ch,
+                           const Work *w, floating *ws) noexcept nogil:
+    """The head's input, (rows x F): every step of the top layer's output, or
+    the final state of each direction (forward after the sequence's own last
+    step, reverse after its first), dropped out in training."""
+    cdef:
+        Py_ssize_t H = _hidden(net, net.n_layers - 1), F = net.n_dirs * H, p, u
+        floating *top = ws + w.out[net.n_layers - 1]
+        floating *feat = ws + w.feat
+        floating *mask = ws + w.mask_head
+        bint dropping = train.dropout > 0
+    if dropping:
+        _mask(ch, F, train, net.n_layers, train.dropout, mask)
+    if net.per_step:
+        if not dropping:
+            return top
+        _mask_rows(ch, F, mask, top, feat)
+        return feat
+    for p in range(ch.n):
+        memcpy(feat + p * F, top + (ch.offset[ch.length[p] - 1] + p) * F,
+               H * sizeof(floating))
+        if net.n_dirs == 2:
+            memcpy(feat + p * F + H, top + p * F + H, H * sizeof(floating))
+        if dropping:
+            for u in range(F):
+                feat[p * F + u] *= mask[p * F + u]
+    return feat
+
+
+cdef void _head_input_backward(const Net *net, const Train *train, const Chunk *ch,
+                               const Work *w, floating *ws, floating *dfeat,
+                               floating *dh) noexcept nogil:
+    """dh (OUT, rows x F): the gradient of the top layer's output, from that of
+    the head's input, dfeat (which it may scale in place; it may be dh for
+    per-step heads)."""
+    cdef:
+        Py_ssize_t H = _hidden(net, net.n_layers - 1), F = net.n_dirs * H, p, u
+        floating *mask = ws + w.mask_head
+        bint dropping = train.dropout > 0
+    if net.per_step:
+        if dropping:
+            _mask_rows(ch, F, mask, dfeat, dfeat)
+        if dfeat != dh:
+            memcpy(dh, dfeat, ch.rows * F * sizeof(floating))
+        return
+    memset(dh, 0, ch.rows * F * sizeof(floating))
+    for p in range(ch.n):
+        if dropping:
+            for u in range(F):
+                dfeat[p * F + u] *= mask[p * F + u]
+        memcpy(dh + (ch.offset[ch.length[p] - 1] + p) * F, dfeat + p * F,
+               H * sizeof(floating))
+        if net.n_dirs == 2:
+            memcpy(dh + p * F + H, dfeat + p * F + H, H * sizeof(floating))
+
+
+cdef const floating *_head_forward(const Net *net, Py_ssize_t rows,
+                                   const floating *params, const floating *feat,
+                                   const Work *w, floating *ws) noexcept nogil:
+    """The dense layers and the output layer over the head's input feat (rows
+    x F): raw outputs, before the link function, at ws + w.raw. Returns the
+    output layer's input (the last dense activation, or feat)."""
+    cdef Py_ssize_t j, F, F_prev, K = net.n_outputs
+    cdef const floating *A = feat
+    for j in range(net.n_dense):
+        F_prev = _head_width(net, j)
+        F = _head_width(net, j + 1)
+        gemm(c'n', c't', rows, F, F_prev, A, F_prev,
+             params + _dense(net, j, DENSE_WEIGHT), F_prev, 0, ws + w.dense[j], F)
+        _add_bias(rows, F, params + _dense(net, j, DENSE_BIAS), ws + w.dense[j])
+        _activate(rows * F, net.dense_act, ws + w.dense[j])
+        A = ws + w.dense[j]
+    F = _head_width(net, net.n_dense)
+    gemm(c'n', c't', rows, K, F, A, F, params + net.out_weight, F, 0, ws + w.raw, K)
+    _add_bias(rows, K, params + net.out_bias, ws + w.raw)
+    return A
+
+
+cdef floating *_head_backward(const Net *net, const Train *train, Py_ssize_t rows,
+                              const floating *params, const floating *feat,
+                              const floating *A, const Work *w, floating *ws,
+                              floating *dh, floating *grad) noexcept nogil:
+    """Backward of _head_forward, from the loss gradient at ws + w.draw: the
+    head's weight and bias gradients into grad, and returns the gradient of
+    its input feat (rows x F) — in dh itself when that is where it goes next
+    (per-step heads without dropout), saving a copy."""
+    cdef Py_ssize_t j, F, F_prev, K = net.n_outputs
+    cdef floating *draw = ws + w.draw
+    cdef floating *cur
+    cdef floating *target
+    cdef bint straight = net.per_step and train.dropout == 0
+    F = _head_width(net, net.n_dense)
+    gemm(c't', c'n', K, F, rows, draw, K, A, F, 0, grad + net.out_weight, F)
+    _sum_rows(rows, K, draw, grad + net.out_bias)
+    target = dh if (straight and net.n_dense == 0) else ws + w.dA
+    gemm(c'n', c'n', rows, F, K, draw, K, params + net.out_weight, F, 0, target, F)
+    cur = target
+    for j in range(net.n_dense - 1, -1, -1):
+        F = _head_width(net, j + 1)
+        F_prev = _head_width(net, j)
+        A = feat if j == 0 else ws + w.dense[j - 1]
+        _activation_backward(rows * F, net.dense_act, ws + w.dense[j], cur)
+        gemm(c't', c'n', F, F_prev, rows, cur, F, A, F_prev, 0,
+             grad + _dense(net, j, DENSE_WEIGHT), F_prev)
+        _sum_rows(rows, F, cur, grad + _dense(net, j, DENSE_BIAS))
+        if j == 0 and straight:
+            target = dh
+        else:
+            target = ws + (w.dA2 if cur == ws + w.dA else w.dA)
+        gemm(c'n', c'n', rows, F_prev, F, cur, F, params + _dense(net, j, DENSE_WEIGHT),
+             F_prev, 0, target, F_prev)
+        cur = target
+    return cur
+
+
+cdef double _loss_forward(const Net *net, const Chunk *ch, const Py_ssize_t *starts,
+                          const floating *Y, const floating *weights, Py_ssize_t rows,
+                          double scale, const Work *w, floating *ws,
+                          bint gradient) noexcept nogil:
+    """The chunk's weighted loss sum, from the raw outputs at ws + w.raw and
+    the targets (and weights) gathered to its rows; with `gradient`, its
+    gradient, scaled by `scale`, at ws + w.draw."""
+    cdef Py_ssize_t t, p, r, src, K = net.n_outputs
+    cdef floating *y = ws + w.y
+    cdef floating *sw = ws + w.sw if weights != NULL else NULL
+    cdef floating *draw = ws + w.draw if gradient else NULL
+    if net.per_step:
+        for t in range(ch.steps):
+            for p in range(ch.active[t]):
+                r = ch.offset[t] + p
+                src = starts[ch.sample[p]] + t
+                memcpy(y + r * K, Y + src * K, K * sizeof(floating))
+                if sw != NULL:
+                    sw[r] = weights[src]
+    else:
+        for p in range(ch.n):
+            memcpy(y + p * K, Y + ch.sample[p] * K, K * sizeof(floating))
+            if sw != NULL:
+                sw[p] = weights[ch.sample[p]]
+    if floating is float:
+        return sklstm_loss_f(net.loss, rows, K, ws + w.raw, y, sw, scale, draw)
+    else:
+        return sklstm_loss_d(net.loss, rows, K, ws + w.raw, y, sw, scale, draw)
+
+
 cdef double _chunk_pass(
     const Net *net, const Train *train, const floating *params,
     const floating *X, const Py_ssize_t *starts, const Py_ssize_t *lengths,
@@ -517,305 +840,57 @@ cdef double _chunk_pass(
     cdef:
         Chunk ch
         Work w
-        Py_ssize_t D = net.input_size, K = net.n_outputs, L = net.n_layers
-        Py_ssize_t nd = net.n_dirs
-        Py_ssize_t l, d, j, s, t, k, kp, row, prev, p, u, r, src
-        Py_ssize_t H, G, ldo, width, F, F_prev, token, R, rows
-        bint dropping = train.dropout > 0, rec_dropping = train.recurrent_dropout > 0
+        Py_ssize_t l, d, rows
+        bint training = grad != NULL
         floating *inp
-        floating *layer_out
-        floating *gates
-        floating *c
-        floating *act_c
-        floating *h_in
-        floating *mask_rec = NULL
-        floating *A
-        floating *cur
-        floating *target
         floating *feat
-        floating *raw
-        floating *draw
+        floating *dfeat
         floating *dh
-        floating *sw = NULL
-        const floating *peep
-        const floating *w_hh
-        double loss = 0
+        const floating *head_in
+        double loss
 
     if train.poll.stop:
         return 0  # the chunks after a signal: skip their gather and GEMMs too
     _order_chunk(samples, n, lengths, index_ws, &ch)
-    R = ch.rows
-    rows = R if net.per_step else n
-    _carve(net, train, R, n, &w)
-    raw = ws + w.raw
-    draw = ws + w.draw
+    _carve(net, train, ch.rows, n, &w)
+    rows = ch.rows if net.per_step else n
     dh = ws + w.dh
 
-    # Gather the packed input: the features of each step, or the embedding
-    # row of its token.
-    for t in range(ch.steps):
-        for p in range(ch.active[t]):
-            r = ch.offset[t] + p
-            src = starts[ch.sample[p]] + t
-            if net.embedding >= 0:
-                token = <Py_ssize_t> X[src]
-                memcpy(ws + w.x_in + r * D, params + net.embedding + token * D,
-                       D * sizeof(floating))
-            else:
-                memcpy(ws + w.x_in + r * D, X + src * D, D * sizeof(floating))
-
-    for l in range(L):
-        H = _hidden(net, l)
-        G = 4 * H
-        ldo = nd * H
-        width = _input_width(net, l)
-        inp = ws + (w.x_in if l == 0 else w.out[l - 1])
-        if l > 0 and dropping:
-            _mask(&ch, width, train, l, train.dropout, ws + w.mask_in[l])
-            _mask_rows(&ch, width, ws + w.mask_in[l], inp, ws + w.drop_in[l])
-            inp = ws + w.drop_in[l]
-        layer_out = ws + w.out[l]
-        for d in range(nd):
-            gates = ws + w.gates[l][d]
-            c = ws + w.c[l][d]
-            act_c = ws + w.act_c[l][d]
-            h_in = ws + w.h_in[l][d]
-            w_hh = params + _offset(net, l, d, D_WEIGHT_HH)
-            peep = params + _offset(net, l, d, D_PEEPHOLE) if net.peephole else NULL
-            gemm(c'n', c't', R, G, width, inp, width,
-                 params + _offset(net, l, d, D_WEIGHT_IH), width, 0, gates, G)
-            if rec_dropping:
-                mask_rec = ws + w.mask_rec[l][d]
-                _mask(&ch, H, train, RECURRENT_SITE + 2 * l + d,
-                      train.recurrent_dropout, mask_rec)
-            for s in range(ch.steps):
-                if _interrupted(train, caller):
-                    return 0
-                # The reverse direction walks t backwards; each sequence starts
-                # at its own last step, with a zero state.
-                t = s if d == 0 else ch.steps - 1 - s
-                k = ch.active[t]
-                row = ch.offset[t]
-                kp = _previous(&ch, t, d, &prev)
-                if grad != NULL:
-                    # Training keeps the h entering step t (dropped out when
-                    # asked) beside its dZ rows, zero for sequences that start
-                    # here, for one dW_hh GEMM over all steps.
-                    for p in range(k):
-                        for u in range(H):
-                            h_in[(row + p) * H + u] = 0
-                    for p in range(kp):
-                        for u in range(H):
-                            h_in[(row + p) * H + u] = layer_out[(prev + p) * ldo + d * H + u]
-                            if rec_dropping:
-                                h_in[(row + p) * H + u] *= mask_rec[p * H + u]
-                if kp > 0:
-                    if grad != NULL:
-                        _recurrent(kp, G, H, h_in + row * H, H, w_hh, gates + row * G,
-                                   True)
-                    else:
-                        _recurrent(kp, G, H, layer_out + prev * ldo + d * H, ldo, w_hh,
-                                   gates + row * G, False)
-                    _cell_forward(kp, H, params + _offset(net, l, d, D_BIAS), peep,
-                                  c + prev * H, gates + row * G, c + row * H,
-                                  act_c + row * H, layer_out + row * ldo + d * H, ldo,
-                                  net.gate_act, net.cell_act)
-                if k > kp:
-                    row += kp
-                    _cell_forward(k - kp, H, params + _offset(net, l, d, D_BIAS), peep,
-                                  NULL, gates + row * G, c + row * H, act_c + row * H,
-                                  layer_out + row * ldo + d * H, ldo,
-                                  net.gate_act, net.cell_act)
-
-    # The head's input: every step, or the final state of each direction
-    # (forward after the sequence's own last step, reverse after the first).
-    H = _hidden(net, L - 1)
-    F = nd * H
-    layer_out = ws + w.out[L - 1]
-    feat = ws + w.feat
-    if dropping:
-        _mask(&ch, F, train, L, train.dropout, ws + w.mask_head)
-    if net.per_step:
-        if dropping:
-            _mask_rows(&ch, F, ws + w.mask_head, layer_out, feat)
-        else:
-            feat = layer_out
-    else:
-        for p in range(n):
-            memcpy(feat + p * F, layer_out + (ch.offset[ch.length[p] - 1] + p) * F,
-                   H * sizeof(floating))
-            if nd == 2:
-                memcpy(feat + p * F + H, layer_out + p * F + H, H * sizeof(floating))
-            if dropping:
-                for u in range(F):
-                    feat[p * F + u] *= ws[w.mask_head + p * F + u]
+    _gather(net, &ch, params, X, starts, ws + w.x_in)
+    for l in range(net.n_layers):
+        inp = _layer_input(net, train, &ch, &w, l, ws)
+        for d in range(net.n_dirs):
+            if _lstm_forward(net, train, &ch, &w, l, d, params, inp, ws, training, caller):
+                return 0
+    feat = _head_input(net, train, &ch, &w, ws)
     if features:
-        _scatter(net, &ch, starts, F, feat, out)
+        _scatter(net, &ch, starts, _head_width(net, 0), feat, out)
         return 0
-
-    A = feat
-    for j in range(net.n_dense):
-        F_prev = _head_width(net, j)
-        F = _head_width(net, j + 1)
-        gemm(c'n', c't', rows, F, F_prev, A, F_prev,
-             params + _dense(net, j, DENSE_WEIGHT), F_prev, 0, ws + w.dense[j], F)
-        _add_bias(rows, F, params + _dense(net, j, DENSE_BIAS), ws + w.dense[j])
-        _activate(rows * F, net.dense_act, ws + w.dense[j])
-        A = ws + w.dense[j]
-    F = _head_width(net, net.n_dense)
-    gemm(c'n', c't', rows, K, F, A, F, params + net.out_weight, F, 0, raw, K)
-    _add_bias(rows, K, params + net.out_bias, raw)
+    head_in = _head_forward(net, rows, params, feat, &w, ws)
     if out != NULL:
-        _scatter(net, &ch, starts, K, raw, out)
+        _scatter(net, &ch, starts, net.n_outputs, ws + w.raw, out)
     if Y == NULL:
         return 0
-
-    if weights != NULL:
-        sw = ws + w.sw
-    if net.per_step:
-        for t in range(ch.steps):
-            for p in range(ch.active[t]):
-                r = ch.offset[t] + p
-                src = starts[ch.sample[p]] + t
-                memcpy(ws + w.y + r * K, Y + src * K, K * sizeof(floating))
-                if sw != NULL:
-                    sw[r] = weights[src]
-    else:
-        for p in range(n):
-            memcpy(ws + w.y + p * K, Y + ch.sample[p] * K, K * sizeof(floating))
-            if sw != NULL:
-                sw[p] = weights[ch.sample[p]]
-    if floating is float:
-        loss = sklstm_loss_f(net.loss, rows, K, raw, ws + w.y, sw, scale,
-                             draw if grad != NULL else NULL)
-    else:
-        loss = sklstm_loss_d(net.loss, rows, K, raw, ws + w.y, sw, scale,
-                             draw if grad != NULL else NULL)
-    if grad == NULL:
+    loss = _loss_forward(net, &ch, starts, Y, weights, rows, scale, &w, ws, training)
+    if not training:
         return loss
 
     # Backward. Weight gradients are written with beta = 0; the parameters
     # that accumulate (biases, peepholes, embedding) follow the weights in the
     # layout and are zeroed first.
     memset(grad + net.n_weights, 0, (net.n_params - net.n_weights) * sizeof(floating))
-    gemm(c't', c'n', K, F, rows, draw, K, A, F, 0, grad + net.out_weight, F)
-    _sum_rows(rows, K, draw, grad + net.out_bias)
-    # Per-step heads without dropout pass their input gradient straight to dh.
-    target = dh if (net.per_step and not dropping and net.n_dense == 0) else ws + w.dA
-    gemm(c'n', c'n', rows, F, K, draw, K, params + net.out_weight, F, 0, target, F)
-    cur = target
-    for j in range(net.n_dense - 1, -1, -1):
-        F = _head_width(net, j + 1)
-        F_prev = _head_width(net, j)
-        A = feat if j == 0 else ws + w.dense[j - 1]
-        _activation_backward(rows * F, net.dense_act, ws + w.dense[j], cur)
-        gemm(c't', c'n', F, F_prev, rows, cur, F, A, F_prev, 0,
-             grad + _dense(net, j, DENSE_WEIGHT), F_prev)
-        _sum_rows(rows, F, cur, grad + _dense(net, j, DENSE_BIAS))
-        if j == 0 and net.per_step and not dropping:
-            target = dh
-        else:
-            target = ws + (w.dA2 if cur == ws + w.dA else w.dA)
-        gemm(c'n', c'n', rows, F_prev, F, cur, F, params + _dense(net, j, DENSE_WEIGHT),
-             F_prev, 0, target, F_prev)
-        cur = target
-
-    # cur is the gradient of the head's input; route it to the top layer's h.
-    H = _hidden(net, L - 1)
-    F = nd * H
-    if net.per_step:
-        if dropping:
-            _mask_rows(&ch, F, ws + w.mask_head, cur, cur)
-        if cur != dh:
-            memcpy(dh, cur, R * F * sizeof(floating))
-    else:
-        memset(dh, 0, R * F * sizeof(floating))
-        for p in range(n):
-            if dropping:
-                for u in range(F):
-                    cur[p * F + u] *= ws[w.mask_head + p * F + u]
-            memcpy(dh + (ch.offset[ch.length[p] - 1] + p) * F, cur + p * F,
-                   H * sizeof(floating))
-            if nd == 2:
-                memcpy(dh + p * F + H, cur + p * F + H, H * sizeof(floating))
-
-    for l in range(L - 1, -1, -1):
-        H = _hidden(net, l)
-        G = 4 * H
-        ldo = nd * H
-        width = _input_width(net, l)
-        if l == 0:
-            inp = ws + w.x_in
-        else:
-            inp = ws + (w.drop_in[l] if dropping else w.out[l - 1])
-        for d in range(nd):
-            gates = ws + w.gates[l][d]
-            c = ws + w.c[l][d]
-            act_c = ws + w.act_c[l][d]
-            h_in = ws + w.h_in[l][d]
-            w_hh = params + _offset(net, l, d, D_WEIGHT_HH)
-            peep = params + _offset(net, l, d, D_PEEPHOLE) if net.peephole else NULL
-            if rec_dropping:
-                mask_rec = ws + w.mask_rec[l][d]
-            memset(ws + w.dc, 0, n * H * sizeof(floating))
-            for s in range(ch.steps):
-                if _interrupted(train, caller):
-                    return 0
-                # The forward walk in reverse.
-                t = ch.steps - 1 - s if d == 0 else s
-                k = ch.active[t]
-                row = ch.offset[t]
-                kp = _previous(&ch, t, d, &prev)
-                if kp > 0:
-                    _cell_backward(kp, H, peep, gates + row * G, c + prev * H,
-                                   c + row * H, act_c + row * H,
-                                   dh + row * ldo + d * H, ldo, ws + w.dc,
-                                   grad + _offset(net, l, d, D_BIAS),
-                                   grad + _offset(net, l, d, D_PEEPHOLE)
-                                   if net.peephole else NULL,
-                                   net.gate_act, net.cell_act)
-                if k > kp:
-                    _cell_backward(k - kp, H, peep, gates + (row + kp) * G, NULL,
-                                   c + (row + kp) * H, act_c + (row + kp) * H,
-                                   dh + (row + kp) * ldo + d * H, ldo,
-                                   ws + w.dc + kp * H,
-                                   grad + _offset(net, l, d, D_BIAS),
-                                   grad + _offset(net, l, d, D_PEEPHOLE)
-                                   if net.peephole else NULL,
-                                   net.gate_act, net.cell_act)
-                if kp == 0:
-                    continue
-                if rec_dropping:
-                    _recurrent_backward(kp, G, H, gates + row * G, w_hh, 0, ws + w.tmp, H)
-                    for p in range(kp):
-                        for u in range(H):
-                            dh[(prev + p) * ldo + d * H + u] += (
-                                ws[w.tmp + p * H + u] * mask_rec[p * H + u])
-                else:
-                    _recurrent_backward(kp, G, H, gates + row * G, w_hh, 1,
-                                        dh + prev * ldo + d * H, ldo)
-            # `gates` now holds dZ for every step, each row beside the h that
-            # entered it in h_in.
-            gemm(c't', c'n', G, width, R, gates, G, inp, width, 0,
-                 grad + _offset(net, l, d, D_WEIGHT_IH), width)
-            gemm(c't', c'n', G, H, R, gates, G, h_in, H, 0,
-                 grad + _offset(net, l, d, D_WEIGHT_HH), H)
-        if l == 0 and net.embedding < 0:
-            break
-        # The gradient reaching this layer's input; its own dh is done.
-        for d in range(nd):
-            gemm(c'n', c'n', R, width, 4 * H, ws + w.gates[l][d], 4 * H,
-                 params + _offset(net, l, d, D_WEIGHT_IH), width, 0 if d == 0 else 1,
-                 dh, width)
-        if l > 0 and dropping:
-            _mask_rows(&ch, width, ws + w.mask_in[l], dh, dh)
+    dfeat = _head_backward(net, train, rows, params, feat, head_in, &w, ws, dh, grad)
+    _head_input_backward(net, train, &ch, &w, ws, dfeat, dh)
+    for l in range(net.n_layers - 1, -1, -1):
+        inp = ws + (w.x_in if l == 0 else
+                    w.drop_in[l] if train.dropout > 0 else w.out[l - 1])
+        for d in range(net.n_dirs):
+            if _lstm_backward(net, train, &ch, &w, l, d, params, inp, ws, dh, grad, caller):
+                return 0
+        if l > 0 or net.embedding >= 0:
+            _layer_input_backward(net, train, &ch, &w, l, params, ws, dh)
     if net.embedding >= 0:
-        for t in range(ch.steps):
-            for p in range(ch.active[t]):
-                r = ch.offset[t] + p
-                token = <Py_ssize_t> X[starts[ch.sample[p]] + t]
-                for u in range(D):
-                    grad[net.embedding + token * D + u] += dh[r * D + u]
+        _gather_backward(net, &ch, X, starts, dh, grad)
     return loss
 
 
