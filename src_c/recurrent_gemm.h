@@ -40,8 +40,9 @@
  * to contract to). K blocking carries acc through C exactly (a stored float
  * is the float), so the order is independent of M, of a row's position in
  * its block of rows, of the column range and of KC: on a given path, a row's
- * result is bit-identical alone and in any batch. Different paths (FMA or
- * not) differ by roundings.
+ * result is bit-identical alone and in any batch. The AVX-512 and AVX2 paths
+ * do the same FMAs in the same order, so they agree bit for bit; the
+ * portable path differs from them by roundings.
  *
  * Kernels are dumb: no validation, no allocation, no threads. The path is
  * sklstm_isa() (dispatch.h), read once per call.
