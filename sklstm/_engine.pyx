@@ -1307,3 +1307,97 @@ def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
             start += n_batch
     sklstm_poll_raise(&poll)
     return total_loss, first_loss
+
+
+# The packed recurrent GEMM (src_c/recurrent_gemm.h), reached from Python for
+# its tests and its benchmark only.
+cdef extern from "recurrent_gemm.h" nogil:
+    enum:
+        SKLSTM_PANEL_F
+        SKLSTM_PANEL_D
+    size_t sklstm_packed_size_f(ptrdiff_t K, ptrdiff_t N)
+    size_t sklstm_packed_size_d(ptrdiff_t K, ptrdiff_t N)
+    void sklstm_pack_f(ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t stride_k,
+                       ptrdiff_t stride_n, float *packed)
+    void sklstm_pack_d(ptrdiff_t K, ptrdiff_t N, const double *B, ptrdiff_t stride_k,
+                       ptrdiff_t stride_n, double *packed)
+    void sklstm_packed_gemm_cols_f(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A,
+                                   ptrdiff_t lda, const float *packed, int beta, float *C,
+                                   ptrdiff_t ldc, ptrdiff_t n_begin, ptrdiff_t n_end)
+    void sklstm_packed_gemm_cols_d(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const double *A,
+                                   ptrdiff_t lda, const double *packed, int beta, double *C,
+                                   ptrdiff_t ldc, ptrdiff_t n_begin, ptrdiff_t n_end)
+
+PANEL_WIDTHS = {"float32": SKLSTM_PANEL_F, "float64": SKLSTM_PANEL_D}
+
+
+def _pack_for_tests(const floating[:, :] B):
+    """Pack B (K, N; any strides, K and N >= 1) for ``_packed_gemm_for_tests``.
+
+    Returns a 1D array in the panel layout of src_c/recurrent_gemm.h. The
+    engine's orientations are ``W_hh.T`` (forward) and ``W_hh`` (backward).
+    """
+    cdef Py_ssize_t K = B.shape[0], N = B.shape[1]
+    if K < 1 or N < 1:
+        raise ValueError("B must have at least one row and one column")
+    cdef ptrdiff_t stride_k = B.strides[0] // <Py_ssize_t> sizeof(floating)
+    cdef ptrdiff_t stride_n = B.strides[1] // <Py_ssize_t> sizeof(floating)
+    cdef floating[::1] packed
+    if floating is float:
+        packed = np.empty(sklstm_packed_size_f(K, N), np.float32)
+        with nogil:
+            sklstm_pack_f(K, N, &B[0, 0], stride_k, stride_n, &packed[0])
+    else:
+        packed = np.empty(sklstm_packed_size_d(K, N), np.float64)
+        with nogil:
+            sklstm_pack_d(K, N, &B[0, 0], stride_k, stride_n, &packed[0])
+    return np.asarray(packed)
+
+
+def _packed_gemm_for_tests(const floating[:, :] A, const floating[::1] packed,
+                           floating[:, :] C, bint beta, Py_ssize_t n_begin=0, n_end=None,
+                           Py_ssize_t repeat=1):
+    """``C[:, n_begin:n_end] = beta * C[...] + (A @ B)[:, n_begin:n_end]`` in
+    place, B (K, N) packed by ``_pack_for_tests``, on the ISA path in use.
+
+    A (M, K) and C (M, N) may have rows apart by more than their width (a
+    view of a wider array) but need contiguous rows; n_begin is a multiple of
+    the panel width (``PANEL_WIDTHS``). `repeat` runs the product that many
+    times without returning to Python (benchmarks; with beta 1 it accumulates).
+    """
+    cdef Py_ssize_t M = A.shape[0], K = A.shape[1], N = C.shape[1], r
+    cdef Py_ssize_t itemsize = sizeof(floating)
+    cdef Py_ssize_t panel = SKLSTM_PANEL_F if floating is float else SKLSTM_PANEL_D
+    cdef Py_ssize_t end = N if n_end is None else n_end
+    if M < 1 or K < 1 or N < 1 or C.shape[0] != M:
+        raise ValueError("A (M, K) and C (M, N) must be non-empty with the same rows")
+    if A.strides[1] != itemsize or C.strides[1] != itemsize:
+        raise ValueError("the rows of A and C must be contiguous")
+    if packed.shape[0] != (N + panel - 1) // panel * panel * K:
+        raise ValueError("packed does not hold a K x N matrix")
+    if n_begin % panel or not 0 <= n_begin <= end <= N:
+        raise ValueError("need 0 <= n_begin <= n_end <= N, n_begin a panel boundary")
+    cdef ptrdiff_t lda = A.strides[0] // itemsize, ldc = C.strides[0] // itemsize
+    with nogil:
+        for r in range(repeat):
+            if floating is float:
+                sklstm_packed_gemm_cols_f(M, N, K, &A[0, 0], lda, &packed[0], beta,
+                                          &C[0, 0], ldc, n_begin, end)
+            else:
+                sklstm_packed_gemm_cols_d(M, N, K, &A[0, 0], lda, &packed[0], beta,
+                                          &C[0, 0], ldc, n_begin, end)
+
+
+def _blas_gemm_for_bench(const floating[:, ::1] A, const floating[:, ::1] W,
+                         floating[:, ::1] C, bint transpose_w, Py_ssize_t repeat=1):
+    """``C += A @ (W.T if transpose_w else W)``, `repeat` times, through the
+    engine's own BLAS call (scipy's cython_blas, which repacks W every call):
+    the baseline of benchmarks/bench_recurrent_gemm.py."""
+    cdef Py_ssize_t M = A.shape[0], K = A.shape[1], N = C.shape[1], r
+    if C.shape[0] != M or (W.shape[1] if transpose_w else W.shape[0]) != K \
+            or (W.shape[0] if transpose_w else W.shape[1]) != N:
+        raise ValueError("shapes do not match")
+    with nogil:
+        for r in range(repeat):
+            gemm(c'n', c't' if transpose_w else c'n', M, N, K, &A[0, 0], K, &W[0, 0],
+                 W.shape[1], 1, &C[0, 0], N)

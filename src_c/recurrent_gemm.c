@@ -1,0 +1,286 @@
+/*
+ * Packed recurrent GEMM: the register-blocked tiles of each instruction set,
+ * then recurrent_gemm_template.h (packing, the portable tile, the loops over
+ * panels and rows, the entry points) for float and for double. Layout and
+ * summation order: recurrent_gemm.h.
+ *
+ * A tile computes mr rows (at most MR) by one panel of NR columns for kc
+ * steps of k, its accumulators in registers, the row count a compile-time
+ * constant in each instance (the switches below), so that rows beyond M are
+ * never read and each row's arithmetic is the same in every instance.
+ * Columns past the output's width (the zero padding of the last panel, or the
+ * end of a column range) are computed but neither loaded from nor stored to
+ * C: masked loads and stores.
+ */
+#include <stddef.h>
+#include "dispatch.h"
+#include "recurrent_gemm.h"
+
+/* Rows per tile. AVX-512: 8 x 32 floats (8 x 16 doubles) is 16 zmm
+ * accumulators, and B's two vectors plus A's broadcasts (memory operands of
+ * the FMAs) leave the rest of the 32 registers free. AVX2: 6 x 16 floats
+ * (6 x 8 doubles) per half panel is 12 of the 16 ymm registers, plus two for
+ * B and one for A's broadcast. */
+#define AVX512_MR 8
+#define AVX2_MR 6
+#define PORTABLE_MR 4
+/* Steps of k per slice of a panel: 256 x 128 bytes = 32 KiB, in L1 while
+ * every block of rows uses it. */
+#define KC 256
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+#if SKLSTM_HAVE_X86_COPIES
+#include <immintrin.h>
+
+/* Instantiate BODY(mr, ...) for a run-time mr in 1..8 with a constant. */
+#define SWITCH_ROWS_8(mr, BODY, ...)                                                  \
+    switch (mr) {                                                                     \
+    case 8: BODY(8, __VA_ARGS__); break;                                              \
+    case 7: BODY(7, __VA_ARGS__); break;                                              \
+    case 6: BODY(6, __VA_ARGS__); break;                                              \
+    case 5: BODY(5, __VA_ARGS__); break;                                              \
+    case 4: BODY(4, __VA_ARGS__); break;                                              \
+    case 3: BODY(3, __VA_ARGS__); break;                                              \
+    case 2: BODY(2, __VA_ARGS__); break;                                              \
+    default: BODY(1, __VA_ARGS__); break;                                             \
+    }
+#define SWITCH_ROWS_6(mr, BODY, ...)                                                  \
+    switch (mr) {                                                                     \
+    case 6: BODY(6, __VA_ARGS__); break;                                              \
+    case 5: BODY(5, __VA_ARGS__); break;                                              \
+    case 4: BODY(4, __VA_ARGS__); break;                                              \
+    case 3: BODY(3, __VA_ARGS__); break;                                              \
+    case 2: BODY(2, __VA_ARGS__); break;                                              \
+    default: BODY(1, __VA_ARGS__); break;                                             \
+    }
+
+/* ---- AVX-512 ------------------------------------------------------------ */
+
+/* The mask of the first n of a vector's lanes (n clamped to 0 .. lanes). */
+SKLSTM_TARGET_AVX512 ALWAYS_INLINE unsigned lanes_mask(int n, int lanes)
+{
+    return n <= 0 ? 0u : n >= lanes ? (1u << lanes) - 1u : (1u << n) - 1u;
+}
+
+SKLSTM_TARGET_AVX512 ALWAYS_INLINE void
+avx512_body_f(const int mr, ptrdiff_t kc, const float *A, ptrdiff_t lda, const float *Bp,
+              int load_c, float *C, ptrdiff_t ldc, __mmask16 m0, __mmask16 m1)
+{
+    __m512 c0[AVX512_MR], c1[AVX512_MR];
+    for (int i = 0; i < mr; i++) {
+        if (load_c) {
+            c0[i] = _mm512_maskz_loadu_ps(m0, C + i * ldc);
+            c1[i] = _mm512_maskz_loadu_ps(m1, C + i * ldc + 16);
+        } else {
+            c0[i] = _mm512_setzero_ps();
+            c1[i] = _mm512_setzero_ps();
+        }
+    }
+    for (ptrdiff_t k = 0; k < kc; k++) {
+        const __m512 b0 = _mm512_loadu_ps(Bp + k * 32);
+        const __m512 b1 = _mm512_loadu_ps(Bp + k * 32 + 16);
+        for (int i = 0; i < mr; i++) {
+            const __m512 a = _mm512_set1_ps(A[i * lda + k]);
+            c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
+            c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+        }
+    }
+    for (int i = 0; i < mr; i++) {
+        _mm512_mask_storeu_ps(C + i * ldc, m0, c0[i]);
+        _mm512_mask_storeu_ps(C + i * ldc + 16, m1, c1[i]);
+    }
+}
+
+SKLSTM_TARGET_AVX512 static void
+tile_avx512_f(int mr, ptrdiff_t kc, const float *A, ptrdiff_t lda, const float *Bp,
+              int load_c, float *C, ptrdiff_t ldc, int width)
+{
+    const __mmask16 m0 = (__mmask16)lanes_mask(width, 16);
+    const __mmask16 m1 = (__mmask16)lanes_mask(width - 16, 16);
+    SWITCH_ROWS_8(mr, avx512_body_f, kc, A, lda, Bp, load_c, C, ldc, m0, m1)
+}
+
+SKLSTM_TARGET_AVX512 ALWAYS_INLINE void
+avx512_body_d(const int mr, ptrdiff_t kc, const double *A, ptrdiff_t lda, const double *Bp,
+              int load_c, double *C, ptrdiff_t ldc, __mmask8 m0, __mmask8 m1)
+{
+    __m512d c0[AVX512_MR], c1[AVX512_MR];
+    for (int i = 0; i < mr; i++) {
+        if (load_c) {
+            c0[i] = _mm512_maskz_loadu_pd(m0, C + i * ldc);
+            c1[i] = _mm512_maskz_loadu_pd(m1, C + i * ldc + 8);
+        } else {
+            c0[i] = _mm512_setzero_pd();
+            c1[i] = _mm512_setzero_pd();
+        }
+    }
+    for (ptrdiff_t k = 0; k < kc; k++) {
+        const __m512d b0 = _mm512_loadu_pd(Bp + k * 16);
+        const __m512d b1 = _mm512_loadu_pd(Bp + k * 16 + 8);
+        for (int i = 0; i < mr; i++) {
+            const __m512d a = _mm512_set1_pd(A[i * lda + k]);
+            c0[i] = _mm512_fmadd_pd(a, b0, c0[i]);
+            c1[i] = _mm512_fmadd_pd(a, b1, c1[i]);
+        }
+    }
+    for (int i = 0; i < mr; i++) {
+        _mm512_mask_storeu_pd(C + i * ldc, m0, c0[i]);
+        _mm512_mask_storeu_pd(C + i * ldc + 8, m1, c1[i]);
+    }
+}
+
+SKLSTM_TARGET_AVX512 static void
+tile_avx512_d(int mr, ptrdiff_t kc, const double *A, ptrdiff_t lda, const double *Bp,
+              int load_c, double *C, ptrdiff_t ldc, int width)
+{
+    const __mmask8 m0 = (__mmask8)lanes_mask(width, 8);
+    const __mmask8 m1 = (__mmask8)lanes_mask(width - 8, 8);
+    SWITCH_ROWS_8(mr, avx512_body_d, kc, A, lda, Bp, load_c, C, ldc, m0, m1)
+}
+
+/* ---- AVX2 + FMA --------------------------------------------------------- */
+/* A tile covers half a panel (16 floats or 8 doubles, one cache line per k);
+ * the tile function runs both halves. AVX2's masked loads and stores are slow
+ * (microcoded stores on AMD), so full halves use plain ones: `full` is a
+ * constant in each instance too. */
+
+SKLSTM_TARGET_AVX2 ALWAYS_INLINE __m256i avx2_first_lanes(int n, int lanes)
+{
+    /* Lane l of the result is all ones when l < n: 32-bit lanes for floats,
+     * 64-bit lanes (pairs of 32-bit ones) for doubles. */
+    const __m256i index = lanes == 8 ? _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)
+                                     : _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), index);
+}
+
+SKLSTM_TARGET_AVX2 ALWAYS_INLINE void
+avx2_body_f(const int mr, const int full, ptrdiff_t kc, const float *A, ptrdiff_t lda,
+            const float *Bp, int load_c, float *C, ptrdiff_t ldc, __m256i m0, __m256i m1)
+{
+    __m256 c0[AVX2_MR], c1[AVX2_MR];
+    for (int i = 0; i < mr; i++) {
+        if (!load_c) {
+            c0[i] = _mm256_setzero_ps();
+            c1[i] = _mm256_setzero_ps();
+        } else if (full) {
+            c0[i] = _mm256_loadu_ps(C + i * ldc);
+            c1[i] = _mm256_loadu_ps(C + i * ldc + 8);
+        } else {
+            c0[i] = _mm256_maskload_ps(C + i * ldc, m0);
+            c1[i] = _mm256_maskload_ps(C + i * ldc + 8, m1);
+        }
+    }
+    for (ptrdiff_t k = 0; k < kc; k++) {
+        const __m256 b0 = _mm256_loadu_ps(Bp + k * 32);
+        const __m256 b1 = _mm256_loadu_ps(Bp + k * 32 + 8);
+        for (int i = 0; i < mr; i++) {
+            const __m256 a = _mm256_broadcast_ss(A + i * lda + k);
+            c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
+            c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
+        }
+    }
+    for (int i = 0; i < mr; i++) {
+        if (full) {
+            _mm256_storeu_ps(C + i * ldc, c0[i]);
+            _mm256_storeu_ps(C + i * ldc + 8, c1[i]);
+        } else {
+            _mm256_maskstore_ps(C + i * ldc, m0, c0[i]);
+            _mm256_maskstore_ps(C + i * ldc + 8, m1, c1[i]);
+        }
+    }
+}
+
+#define AVX2_FULL_F(mr, ...) avx2_body_f(mr, 1, __VA_ARGS__)
+#define AVX2_PART_F(mr, ...) avx2_body_f(mr, 0, __VA_ARGS__)
+
+SKLSTM_TARGET_AVX2 static void
+tile_avx2_f(int mr, ptrdiff_t kc, const float *A, ptrdiff_t lda, const float *Bp,
+            int load_c, float *C, ptrdiff_t ldc, int width)
+{
+    for (int h = 0; h < 32 && h < width; h += 16) {
+        const int w = width - h;
+        if (w >= 16) {
+            const __m256i none = _mm256_setzero_si256();
+            SWITCH_ROWS_6(mr, AVX2_FULL_F, kc, A, lda, Bp + h, load_c, C + h, ldc, none,
+                          none)
+        } else {
+            const __m256i m0 = avx2_first_lanes(w, 8), m1 = avx2_first_lanes(w - 8, 8);
+            SWITCH_ROWS_6(mr, AVX2_PART_F, kc, A, lda, Bp + h, load_c, C + h, ldc, m0, m1)
+        }
+    }
+}
+
+SKLSTM_TARGET_AVX2 ALWAYS_INLINE void
+avx2_body_d(const int mr, const int full, ptrdiff_t kc, const double *A, ptrdiff_t lda,
+            const double *Bp, int load_c, double *C, ptrdiff_t ldc, __m256i m0, __m256i m1)
+{
+    __m256d c0[AVX2_MR], c1[AVX2_MR];
+    for (int i = 0; i < mr; i++) {
+        if (!load_c) {
+            c0[i] = _mm256_setzero_pd();
+            c1[i] = _mm256_setzero_pd();
+        } else if (full) {
+            c0[i] = _mm256_loadu_pd(C + i * ldc);
+            c1[i] = _mm256_loadu_pd(C + i * ldc + 4);
+        } else {
+            c0[i] = _mm256_maskload_pd(C + i * ldc, m0);
+            c1[i] = _mm256_maskload_pd(C + i * ldc + 4, m1);
+        }
+    }
+    for (ptrdiff_t k = 0; k < kc; k++) {
+        const __m256d b0 = _mm256_loadu_pd(Bp + k * 16);
+        const __m256d b1 = _mm256_loadu_pd(Bp + k * 16 + 4);
+        for (int i = 0; i < mr; i++) {
+            const __m256d a = _mm256_broadcast_sd(A + i * lda + k);
+            c0[i] = _mm256_fmadd_pd(a, b0, c0[i]);
+            c1[i] = _mm256_fmadd_pd(a, b1, c1[i]);
+        }
+    }
+    for (int i = 0; i < mr; i++) {
+        if (full) {
+            _mm256_storeu_pd(C + i * ldc, c0[i]);
+            _mm256_storeu_pd(C + i * ldc + 4, c1[i]);
+        } else {
+            _mm256_maskstore_pd(C + i * ldc, m0, c0[i]);
+            _mm256_maskstore_pd(C + i * ldc + 4, m1, c1[i]);
+        }
+    }
+}
+
+#define AVX2_FULL_D(mr, ...) avx2_body_d(mr, 1, __VA_ARGS__)
+#define AVX2_PART_D(mr, ...) avx2_body_d(mr, 0, __VA_ARGS__)
+
+SKLSTM_TARGET_AVX2 static void
+tile_avx2_d(int mr, ptrdiff_t kc, const double *A, ptrdiff_t lda, const double *Bp,
+            int load_c, double *C, ptrdiff_t ldc, int width)
+{
+    for (int h = 0; h < 16 && h < width; h += 8) {
+        const int w = width - h;
+        if (w >= 8) {
+            const __m256i none = _mm256_setzero_si256();
+            SWITCH_ROWS_6(mr, AVX2_FULL_D, kc, A, lda, Bp + h, load_c, C + h, ldc, none,
+                          none)
+        } else {
+            const __m256i m0 = avx2_first_lanes(w, 4), m1 = avx2_first_lanes(w - 4, 4);
+            SWITCH_ROWS_6(mr, AVX2_PART_D, kc, A, lda, Bp + h, load_c, C + h, ldc, m0, m1)
+        }
+    }
+}
+#endif /* SKLSTM_HAVE_X86_COPIES */
+
+#define REAL float
+#define FN(name) name##_f
+#define NR SKLSTM_PANEL_F
+#include "recurrent_gemm_template.h"
+#undef REAL
+#undef FN
+#undef NR
+
+#define REAL double
+#define FN(name) name##_d
+#define NR SKLSTM_PANEL_D
+#include "recurrent_gemm_template.h"
+#undef REAL
+#undef FN
+#undef NR
