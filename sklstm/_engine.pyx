@@ -41,7 +41,7 @@ from libc.math cimport sqrt
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 
-from ._blas cimport gemm, gemv
+from ._blas cimport gemm
 from ._openmp cimport SKLSTM_OPENMP_ENABLED, omp_get_max_threads, omp_get_thread_num
 
 
@@ -94,6 +94,32 @@ cdef extern from "sklstm_kernels.h" nogil:
 # within a timestep, and the entry point raises the exception. The clock is
 # read every SKLSTM_POLL_EVERY polls only: a poll per timestep then costs a
 # few nanoseconds.
+# The per-step products, and every product of the forward pass, run on
+# weights packed once per minibatch (src_c/recurrent_gemm.h).
+cdef extern from "recurrent_gemm.h" nogil:
+    enum:
+        SKLSTM_PANEL_F
+        SKLSTM_PANEL_D
+    size_t sklstm_packed_size_f(ptrdiff_t K, ptrdiff_t N)
+    size_t sklstm_packed_size_d(ptrdiff_t K, ptrdiff_t N)
+    void sklstm_pack_f(ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t stride_k,
+                       ptrdiff_t stride_n, float *packed)
+    void sklstm_pack_d(ptrdiff_t K, ptrdiff_t N, const double *B, ptrdiff_t stride_k,
+                       ptrdiff_t stride_n, double *packed)
+    void sklstm_packed_gemm_f(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A,
+                              ptrdiff_t lda, const float *packed, int beta, float *C,
+                              ptrdiff_t ldc)
+    void sklstm_packed_gemm_d(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const double *A,
+                              ptrdiff_t lda, const double *packed, int beta, double *C,
+                              ptrdiff_t ldc)
+    void sklstm_packed_gemm_cols_f(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A,
+                                   ptrdiff_t lda, const float *packed, int beta, float *C,
+                                   ptrdiff_t ldc, ptrdiff_t n_begin, ptrdiff_t n_end)
+    void sklstm_packed_gemm_cols_d(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const double *A,
+                                   ptrdiff_t lda, const double *packed, int beta, double *C,
+                                   ptrdiff_t ldc, ptrdiff_t n_begin, ptrdiff_t n_end)
+
+
 cdef extern from *:
     """
     #if defined(_WIN32)
@@ -195,12 +221,6 @@ EXPORTED_MAX_LAYERS, EXPORTED_MAX_DENSE = MAX_LAYERS, MAX_DENSE
 # when another process holds a core, while the work is only tens of them.
 cdef double PARALLEL_MIN_FLOPS = 4e6
 
-# Widest layer whose one-row recurrent products in prediction are GEMMs (see
-# _recurrent).
-cdef enum:
-    ONE_ROW_GEMM_MAX_UNITS = 128
-
-
 ctypedef struct Net:
     const Py_ssize_t *layout
     Py_ssize_t n_layers, n_dirs, n_inputs, input_size, n_outputs
@@ -235,6 +255,19 @@ ctypedef struct Work:
     Py_ssize_t h_in[MAX_LAYERS][2]
     Py_ssize_t mask_rec[MAX_LAYERS][2]
     Py_ssize_t dense[MAX_DENSE]
+
+
+# Where each weight matrix starts in the buffer of packed weights that
+# _pack_weights fills once per minibatch (or prediction), in the panel layout
+# of src_c/recurrent_gemm.h: every product of the forward pass (W_ih^T,
+# W_hh^T, the dense and output weights transposed) and, in training, the
+# backward recurrent product's W_hh. All chunks read it, whatever thread.
+ctypedef struct Packing:
+    Py_ssize_t ih[MAX_LAYERS][2]
+    Py_ssize_t hh[MAX_LAYERS][2]
+    Py_ssize_t hh_back[MAX_LAYERS][2]
+    Py_ssize_t dense[MAX_DENSE]
+    Py_ssize_t out
 
 
 # A chunk's sequences in packed order, as PyTorch's PackedSequence: sorted
@@ -432,36 +465,82 @@ cdef void _mask_rows(const Chunk *ch, Py_ssize_t width, const floating *mask,
                 dst[r * width + u] = src[r * width + u] * mask[p * width + u]
 
 
-cdef inline void _recurrent(Py_ssize_t rows, Py_ssize_t G, Py_ssize_t H,
-                            const floating *h, Py_ssize_t ldh, const floating *w_hh,
-                            floating *gates, bint training) noexcept nogil:
-    """gates (rows, G) += h (rows, H; rows ldh apart) @ W_hh^T: a
-    matrix-vector product for a single row (one sequence, or the tail of a
-    packed chunk) in training and for wide layers.
-
-    Prediction with up to ONE_ROW_GEMM_MAX_UNITS units calls GEMM for one row
-    too: OpenBLAS's GEMV sums in another order than its GEMM, so a sequence
-    predicted alone differed by a rounding from the same sequence in a batch.
-    The one-row GEMM costs no more there, but beyond it repacks W_hh at every
-    step (one sequence of 50 steps: 1.3x slower at 256 units, 4x at 384, 2.4x
-    at 512), and wide layers differ by a rounding anyway, as OpenBLAS picks
-    its GEMM kernels by matrix size.
-    """
-    if rows == 1 and (training or H > ONE_ROW_GEMM_MAX_UNITS):
-        gemv(c'n', G, H, w_hh, H, h, 1, gates)
+cdef inline void _packed_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                              const floating *A, Py_ssize_t lda, const floating *packed,
+                              bint beta, floating *C, Py_ssize_t ldc) noexcept nogil:
+    """C (M, N; rows ldc apart) = beta * C + A (M, K; rows lda apart) @ B, B
+    packed (src_c/recurrent_gemm.h). Each output is summed in one fixed order,
+    so a row's result is the same alone and in any batch, unlike BLAS's GEMM,
+    whose kernels and order depend on the matrix sizes."""
+    if floating is float:
+        sklstm_packed_gemm_f(M, N, K, A, lda, packed, beta, C, ldc)
     else:
-        gemm(c'n', c't', rows, G, H, h, ldh, w_hh, H, 1, gates, G)
+        sklstm_packed_gemm_d(M, N, K, A, lda, packed, beta, C, ldc)
 
 
-cdef inline void _recurrent_backward(Py_ssize_t rows, Py_ssize_t G, Py_ssize_t H,
-                                     const floating *dz, const floating *w_hh,
-                                     floating beta, floating *dh,
-                                     Py_ssize_t lddh) noexcept nogil:
-    """dh (rows, H; rows lddh apart) = beta * dh + dz (rows, G) @ W_hh."""
-    if rows == 1:
-        gemv(c't', G, H, w_hh, H, dz, beta, dh)
+cdef inline void _pack(Py_ssize_t K, Py_ssize_t N, const floating *B, Py_ssize_t stride_k,
+                       Py_ssize_t stride_n, floating *packed) noexcept nogil:
+    if floating is float:
+        sklstm_pack_f(K, N, B, stride_k, stride_n, packed)
     else:
-        gemm(c'n', c'n', rows, H, G, dz, G, w_hh, H, beta, dh, lddh)
+        sklstm_pack_d(K, N, B, stride_k, stride_n, packed)
+
+
+cdef inline Py_ssize_t _packed_size(Py_ssize_t K, Py_ssize_t N,
+                                    bint double_precision) noexcept nogil:
+    return (sklstm_packed_size_d(K, N) if double_precision
+            else sklstm_packed_size_f(K, N))
+
+
+cdef Py_ssize_t _plan_packing(const Net *net, bint double_precision, bint training,
+                              Packing *pk) noexcept nogil:
+    """Lay out the packed weights (see Packing); returns the elements they take."""
+    cdef Py_ssize_t l, d, j, H, G, width, pos = 0
+    for l in range(net.n_layers):
+        H = _hidden(net, l)
+        G = 4 * H
+        width = _input_width(net, l)
+        for d in range(net.n_dirs):
+            pk.ih[l][d] = pos
+            pos += _packed_size(width, G, double_precision)
+            pk.hh[l][d] = pos
+            pos += _packed_size(H, G, double_precision)
+            pk.hh_back[l][d] = pos
+            pos += _packed_size(G, H, double_precision) if training else 0
+    for j in range(net.n_dense):
+        pk.dense[j] = pos
+        pos += _packed_size(_head_width(net, j), _head_width(net, j + 1), double_precision)
+    pk.out = pos
+    pos += _packed_size(_head_width(net, net.n_dense), net.n_outputs, double_precision)
+    return pos
+
+
+cdef void _pack_weights(const Net *net, const Packing *pk, const floating *params,
+                        bint training, floating *packed) noexcept nogil:
+    """Pack the weights of the forward products, and with `training` those of
+    the backward recurrent product, into `packed` (OUT), as _plan_packing
+    laid out. All weights are row-major (out, in): the forward products use
+    their transposes, B(k, n) = W[n, k]; the backward one W_hh itself."""
+    cdef Py_ssize_t l, d, j, H, G, width, F, F_prev
+    cdef const floating *w_hh
+    for l in range(net.n_layers):
+        H = _hidden(net, l)
+        G = 4 * H
+        width = _input_width(net, l)
+        for d in range(net.n_dirs):
+            w_hh = params + _offset(net, l, d, D_WEIGHT_HH)
+            _pack(width, G, params + _offset(net, l, d, D_WEIGHT_IH), 1, width,
+                  packed + pk.ih[l][d])
+            _pack(H, G, w_hh, 1, H, packed + pk.hh[l][d])
+            if training:
+                _pack(G, H, w_hh, H, 1, packed + pk.hh_back[l][d])
+    for j in range(net.n_dense):
+        F_prev = _head_width(net, j)
+        F = _head_width(net, j + 1)
+        _pack(F_prev, F, params + _dense(net, j, DENSE_WEIGHT), 1, F_prev,
+              packed + pk.dense[j])
+    F = _head_width(net, net.n_dense)
+    _pack(F, net.n_outputs, params + net.out_weight, 1, F, packed + pk.out)
 
 
 cdef void _add_bias(Py_ssize_t rows, Py_ssize_t width, const floating *bias,
@@ -543,9 +622,10 @@ cdef floating *_layer_input(const Net *net, const Train *train, const Chunk *ch,
 
 
 cdef bint _lstm_forward(const Net *net, const Train *train, const Chunk *ch,
-                        const Work *w, Py_ssize_t l, Py_ssize_t d,
-                        const floating *params, const floating *inp, floating *ws,
-                        bint training, bint caller) noexcept nogil:
+                        const Work *w, const Packing *pk, Py_ssize_t l, Py_ssize_t d,
+                        const floating *params, const floating *packed,
+                        const floating *inp, floating *ws, bint training,
+                        bint caller) noexcept nogil:
     """Direction d of layer l over the chunk: Z = inp @ W_ih^T for all steps,
     then step by step Z_t += h_prev @ W_hh^T and the cell, writing h into the
     layer output's columns d H... Training keeps the h entering each step
@@ -561,11 +641,10 @@ cdef bint _lstm_forward(const Net *net, const Train *train, const Chunk *ch,
         floating *h_in = ws + w.h_in[l][d]
         floating *h = ws + w.out[l] + d * H
         floating *mask_rec = NULL
-        const floating *w_hh = params + _offset(net, l, d, D_WEIGHT_HH)
+        const floating *w_hh = packed + pk.hh[l][d]
         const floating *bias = params + _offset(net, l, d, D_BIAS)
         const floating *peep = params + _offset(net, l, d, D_PEEPHOLE) if net.peephole else NULL
-    gemm(c'n', c't', ch.rows, G, width, inp, width,
-         params + _offset(net, l, d, D_WEIGHT_IH), width, 0, gates, G)
+    _packed_gemm(ch.rows, G, width, inp, width, packed + pk.ih[l][d], 0, gates, G)
     if training and train.recurrent_dropout > 0:
         mask_rec = ws + w.mask_rec[l][d]
         _mask(ch, H, train, RECURRENT_SITE + 2 * l + d, train.recurrent_dropout, mask_rec)
@@ -588,9 +667,9 @@ cdef bint _lstm_forward(const Net *net, const Train *train, const Chunk *ch,
                         h_in[(row + p) * H + u] *= mask_rec[p * H + u]
         if kp > 0:
             if training:
-                _recurrent(kp, G, H, h_in + row * H, H, w_hh, gates + row * G, True)
+                _packed_gemm(kp, G, H, h_in + row * H, H, w_hh, 1, gates + row * G, G)
             else:
-                _recurrent(kp, G, H, h + prev * ldo, ldo, w_hh, gates + row * G, False)
+                _packed_gemm(kp, G, H, h + prev * ldo, ldo, w_hh, 1, gates + row * G, G)
             _cell_forward(kp, H, bias, peep, c + prev * H, gates + row * G, c + row * H,
                           act_c + row * H, h + row * ldo, ldo, net.gate_act, net.cell_act)
         if k > kp:
@@ -601,9 +680,10 @@ cdef bint _lstm_forward(const Net *net, const Train *train, const Chunk *ch,
 
 
 cdef bint _lstm_backward(const Net *net, const Train *train, const Chunk *ch,
-                         const Work *w, Py_ssize_t l, Py_ssize_t d,
-                         const floating *params, const floating *inp, floating *ws,
-                         floating *dh, floating *grad, bint caller) noexcept nogil:
+                         const Work *w, const Packing *pk, Py_ssize_t l, Py_ssize_t d,
+                         const floating *params, const floating *packed,
+                         const floating *inp, floating *ws, floating *dh,
+                         floating *grad, bint caller) noexcept nogil:
     """Backpropagation through time of direction d of layer l, given dh (the
     gradient of the layer output, whose columns d H.. it updates with the
     recurrent terms): turns the gates into dZ in place, step by step in the
@@ -622,7 +702,7 @@ cdef bint _lstm_backward(const Net *net, const Train *train, const Chunk *ch,
         floating *mask_rec = ws + w.mask_rec[l][d] if train.recurrent_dropout > 0 else NULL
         floating *dbias = grad + _offset(net, l, d, D_BIAS)
         floating *dpeep = grad + _offset(net, l, d, D_PEEPHOLE) if net.peephole else NULL
-        const floating *w_hh = params + _offset(net, l, d, D_WEIGHT_HH)
+        const floating *w_hh = packed + pk.hh_back[l][d]
         const floating *peep = params + _offset(net, l, d, D_PEEPHOLE) if net.peephole else NULL
     memset(dc, 0, ch.n * H * sizeof(floating))
     for s in range(ch.steps):
@@ -645,12 +725,12 @@ cdef bint _lstm_backward(const Net *net, const Train *train, const Chunk *ch,
         if kp == 0:
             continue
         if mask_rec != NULL:
-            _recurrent_backward(kp, G, H, gates + row * G, w_hh, 0, tmp, H)
+            _packed_gemm(kp, H, G, gates + row * G, G, w_hh, 0, tmp, H)
             for p in range(kp):
                 for u in range(H):
                     dh_d[(prev + p) * ldo + u] += tmp[p * H + u] * mask_rec[p * H + u]
         else:
-            _recurrent_backward(kp, G, H, gates + row * G, w_hh, 1, dh_d + prev * ldo, ldo)
+            _packed_gemm(kp, H, G, gates + row * G, G, w_hh, 1, dh_d + prev * ldo, ldo)
     # `gates` now holds dZ for every step, each row beside the h that entered
     # it in h_in.
     gemm(c't', c'n', G, width, ch.rows, gates, G, inp, width, 0,
@@ -731,9 +811,10 @@ cdef void _head_input_backward(const Net *net, const Train *train, const Chunk *
             memcpy(dh + p * F + H, dfeat + p * F + H, H * sizeof(floating))
 
 
-cdef const floating *_head_forward(const Net *net, Py_ssize_t rows,
-                                   const floating *params, const floating *feat,
-                                   const Work *w, floating *ws) noexcept nogil:
+cdef const floating *_head_forward(const Net *net, const Packing *pk, Py_ssize_t rows,
+                                   const floating *params, const floating *packed,
+                                   const floating *feat, const Work *w,
+                                   floating *ws) noexcept nogil:
     """The dense layers and the output layer over the head's input feat (rows
     x F): raw outputs, before the link function, at ws + w.raw. Returns the
     output layer's input (the last dense activation, or feat)."""
@@ -742,13 +823,12 @@ cdef const floating *_head_forward(const Net *net, Py_ssize_t rows,
     for j in range(net.n_dense):
         F_prev = _head_width(net, j)
         F = _head_width(net, j + 1)
-        gemm(c'n', c't', rows, F, F_prev, A, F_prev,
-             params + _dense(net, j, DENSE_WEIGHT), F_prev, 0, ws + w.dense[j], F)
+        _packed_gemm(rows, F, F_prev, A, F_prev, packed + pk.dense[j], 0, ws + w.dense[j], F)
         _add_bias(rows, F, params + _dense(net, j, DENSE_BIAS), ws + w.dense[j])
         _activate(rows * F, net.dense_act, ws + w.dense[j])
         A = ws + w.dense[j]
     F = _head_width(net, net.n_dense)
-    gemm(c'n', c't', rows, K, F, A, F, params + net.out_weight, F, 0, ws + w.raw, K)
+    _packed_gemm(rows, K, F, A, F, packed + pk.out, 0, ws + w.raw, K)
     _add_bias(rows, K, params + net.out_bias, ws + w.raw)
     return A
 
@@ -822,6 +902,7 @@ cdef double _loss_forward(const Net *net, const Chunk *ch, const Py_ssize_t *sta
 
 cdef double _chunk_pass(
     const Net *net, const Train *train, const floating *params,
+    const Packing *pk, const floating *packed,   # the packed weights
     const floating *X, const Py_ssize_t *starts, const Py_ssize_t *lengths,
     const floating *Y, const floating *weights,
     const Py_ssize_t *samples, Py_ssize_t n, double scale,
@@ -860,13 +941,14 @@ cdef double _chunk_pass(
     for l in range(net.n_layers):
         inp = _layer_input(net, train, &ch, &w, l, ws)
         for d in range(net.n_dirs):
-            if _lstm_forward(net, train, &ch, &w, l, d, params, inp, ws, training, caller):
+            if _lstm_forward(net, train, &ch, &w, pk, l, d, params, packed, inp, ws,
+                             training, caller):
                 return 0
     feat = _head_input(net, train, &ch, &w, ws)
     if features:
         _scatter(net, &ch, starts, _head_width(net, 0), feat, out)
         return 0
-    head_in = _head_forward(net, rows, params, feat, &w, ws)
+    head_in = _head_forward(net, pk, rows, params, packed, feat, &w, ws)
     if out != NULL:
         _scatter(net, &ch, starts, net.n_outputs, ws + w.raw, out)
     if Y == NULL:
@@ -885,7 +967,8 @@ cdef double _chunk_pass(
         inp = ws + (w.x_in if l == 0 else
                     w.drop_in[l] if train.dropout > 0 else w.out[l - 1])
         for d in range(net.n_dirs):
-            if _lstm_backward(net, train, &ch, &w, l, d, params, inp, ws, dh, grad, caller):
+            if _lstm_backward(net, train, &ch, &w, pk, l, d, params, packed, inp, ws,
+                              dh, grad, caller):
                 return 0
         if l > 0 or net.embedding >= 0:
             _layer_input_backward(net, train, &ch, &w, l, params, ws, dh)
@@ -936,6 +1019,8 @@ cdef void _activation_backward(Py_ssize_t n, int activation, const floating *y,
 
 cdef double _minibatch(
     const Net *net, const Train *train, const floating *params,
+    const Packing *pk,
+    floating *packed,   # OUT: the packed weights
     const floating *X, const Py_ssize_t *starts, const Py_ssize_t *lengths,
     const floating *Y, const floating *weights,
     const Py_ssize_t *samples, Py_ssize_t n_batch, Py_ssize_t chunk_size,
@@ -984,12 +1069,13 @@ cdef double _minibatch(
         # weight times n_batch (exactly the sum for sequences of one length).
         mass = total_weight * n_batch / (steps if net.per_step else n_batch)
 
+    _pack_weights(net, pk, params, grads != NULL, packed)
     if _flops(net, steps) < PARALLEL_MIN_FLOPS:
         n_threads = 1
     if n_chunks == 1 or n_threads == 1:
         for c in range(n_chunks):
             chunk_loss[c] = _chunk_pass(
-                net, train, params, X, starts, lengths, Y, weights,
+                net, train, params, pk, packed, X, starts, lengths, Y, weights,
                 samples + c * chunk_size, min(chunk_size, n_batch - c * chunk_size),
                 scale, ws, index_ws, grads + c * n_params if grads != NULL else NULL,
                 out, features, True)
@@ -1002,7 +1088,7 @@ cdef double _minibatch(
             tid = omp_get_thread_num()
             for c in prange(n_chunks, schedule='dynamic'):
                 chunk_loss[c] = _chunk_pass(
-                    net, train, params, X, starts, lengths, Y, weights,
+                    net, train, params, pk, packed, X, starts, lengths, Y, weights,
                     samples + c * chunk_size, min(chunk_size, n_batch - c * chunk_size),
                     scale, ws + tid * ws_size, index_ws + tid * index_size,
                     grads + c * n_params if grads != NULL else NULL, out, features,
@@ -1115,10 +1201,12 @@ def max_threads():
 # starts = T * arange(n), lengths = T.
 
 cdef class _Buffers:
-    """Per-thread workspaces, per-chunk gradients and losses for _minibatch,
-    sized for minibatches of n_batch sequences of at most max_length steps."""
-    cdef public object ws, index_ws, grads, chunk_loss
+    """Per-thread workspaces, per-chunk gradients and losses, and the packed
+    weights for _minibatch, sized for minibatches of n_batch sequences of at
+    most max_length steps."""
+    cdef public object ws, index_ws, grads, chunk_loss, packed
     cdef public Py_ssize_t ws_size, index_size
+    cdef Packing pk
 
     def __init__(self, const Py_ssize_t[::1] layout, double dropout,
                  double recurrent_dropout, Py_ssize_t max_length, Py_ssize_t n_batch,
@@ -1135,6 +1223,9 @@ cdef class _Buffers:
         self.index_ws = np.empty(n_threads * self.index_size, dtype=np.intp)
         self.grads = np.empty(n_chunks * net.n_params if with_grads else 1, dtype=dtype)
         self.chunk_loss = np.empty(n_chunks, dtype=np.float64)
+        self.packed = np.empty(
+            _plan_packing(&net, np.dtype(dtype) == np.float64, with_grads, &self.pk),
+            dtype=dtype)
 
 
 cdef Train _train(double dropout, double recurrent_dropout, uint64_t seed):
@@ -1168,15 +1259,15 @@ def forward(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef sklstm_poll poll
     cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
-    buffers = _Buffers(layout, 0, 0, np.max(lengths), n, chunk_size, n_threads,
+    cdef _Buffers buffers = _Buffers(layout, 0, 0, np.max(lengths), n, chunk_size, n_threads,
                        np.asarray(params).dtype, False)
-    cdef floating[::1] ws = buffers.ws
+    cdef floating[::1] ws = buffers.ws, packed = buffers.packed
     cdef Py_ssize_t[::1] index_ws = buffers.index_ws
     cdef double[::1] chunk_loss = buffers.chunk_loss
     cdef Py_ssize_t ws_size = buffers.ws_size, index_size = buffers.index_size
     _start_poll(&train, &poll)
     with nogil:
-        _minibatch(&net, &train, &params[0], &X[0, 0], &starts[0], &lengths[0],
+        _minibatch(&net, &train, &params[0], &buffers.pk, &packed[0], &X[0, 0], &starts[0], &lengths[0],
                    NULL, NULL, &samples[0], n, chunk_size, 0, 0, n_threads,
                    &ws[0], ws_size, &index_ws[0], index_size, NULL, &chunk_loss[0],
                    &out[0], features)
@@ -1197,9 +1288,9 @@ def loss_gradient(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef sklstm_poll poll
     cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
-    buffers = _Buffers(layout, dropout, recurrent_dropout, np.max(lengths), n,
+    cdef _Buffers buffers = _Buffers(layout, dropout, recurrent_dropout, np.max(lengths), n,
                        chunk_size, n_threads, np.asarray(params).dtype, True)
-    cdef floating[::1] ws = buffers.ws, grads = buffers.grads
+    cdef floating[::1] ws = buffers.ws, grads = buffers.grads, packed = buffers.packed
     cdef Py_ssize_t[::1] index_ws = buffers.index_ws
     cdef double[::1] chunk_loss = buffers.chunk_loss
     cdef Py_ssize_t ws_size = buffers.ws_size, index_size = buffers.index_size
@@ -1209,7 +1300,7 @@ def loss_gradient(const Py_ssize_t[::1] layout, const floating[::1] params,
         w = &weights[0]
     _start_poll(&train, &poll)
     with nogil:
-        value = _minibatch(&net, &train, &params[0], &X[0, 0], &starts[0], &lengths[0],
+        value = _minibatch(&net, &train, &params[0], &buffers.pk, &packed[0], &X[0, 0], &starts[0], &lengths[0],
                            &Y[0], w, &samples[0], n, chunk_size, alpha, clip_norm,
                            n_threads, &ws[0], ws_size, &index_ws[0], index_size,
                            &grads[0], &chunk_loss[0], NULL, False)
@@ -1229,9 +1320,9 @@ def loss(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef sklstm_poll poll
     cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
-    buffers = _Buffers(layout, 0, 0, np.max(lengths), n, chunk_size, n_threads,
+    cdef _Buffers buffers = _Buffers(layout, 0, 0, np.max(lengths), n, chunk_size, n_threads,
                        np.asarray(params).dtype, False)
-    cdef floating[::1] ws = buffers.ws
+    cdef floating[::1] ws = buffers.ws, packed = buffers.packed
     cdef Py_ssize_t[::1] index_ws = buffers.index_ws
     cdef double[::1] chunk_loss = buffers.chunk_loss
     cdef Py_ssize_t ws_size = buffers.ws_size, index_size = buffers.index_size
@@ -1241,7 +1332,7 @@ def loss(const Py_ssize_t[::1] layout, const floating[::1] params,
         w = &weights[0]
     _start_poll(&train, &poll)
     with nogil:
-        value = _minibatch(&net, &train, &params[0], &X[0, 0], &starts[0], &lengths[0],
+        value = _minibatch(&net, &train, &params[0], &buffers.pk, &packed[0], &X[0, 0], &starts[0], &lengths[0],
                            &Y[0], w, &samples[0], n, chunk_size, alpha, 0, n_threads,
                            &ws[0], ws_size, &index_ws[0], index_size, NULL,
                            &chunk_loss[0], NULL, False)
@@ -1276,9 +1367,9 @@ def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
     cdef Py_ssize_t n = order.shape[0], start = 0, n_batch
     cdef double total_loss = 0, batch_loss, first_loss = 0
     batch_size = max(1, min(batch_size, n))
-    buffers = _Buffers(layout, dropout, recurrent_dropout, np.max(lengths), batch_size,
+    cdef _Buffers buffers = _Buffers(layout, dropout, recurrent_dropout, np.max(lengths), batch_size,
                        chunk_size, n_threads, np.asarray(params).dtype, True)
-    cdef floating[::1] ws = buffers.ws, grads = buffers.grads
+    cdef floating[::1] ws = buffers.ws, grads = buffers.grads, packed = buffers.packed
     cdef Py_ssize_t[::1] index_ws = buffers.index_ws
     cdef double[::1] chunk_loss = buffers.chunk_loss
     cdef Py_ssize_t ws_size = buffers.ws_size, index_size = buffers.index_size
@@ -1290,7 +1381,7 @@ def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
         while start < n:
             n_batch = min(batch_size, n - start)
             batch_loss = _minibatch(
-                &net, &train, &params[0], &X[0, 0], &starts[0], &lengths[0], &Y[0], w,
+                &net, &train, &params[0], &buffers.pk, &packed[0], &X[0, 0], &starts[0], &lengths[0], &Y[0], w,
                 &order[start], n_batch, chunk_size, alpha, clip_norm, n_threads,
                 &ws[0], ws_size, &index_ws[0], index_size, &grads[0], &chunk_loss[0],
                 NULL, False)
@@ -1309,25 +1400,7 @@ def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
     return total_loss, first_loss
 
 
-# The packed recurrent GEMM (src_c/recurrent_gemm.h), reached from Python for
-# its tests and its benchmark only.
-cdef extern from "recurrent_gemm.h" nogil:
-    enum:
-        SKLSTM_PANEL_F
-        SKLSTM_PANEL_D
-    size_t sklstm_packed_size_f(ptrdiff_t K, ptrdiff_t N)
-    size_t sklstm_packed_size_d(ptrdiff_t K, ptrdiff_t N)
-    void sklstm_pack_f(ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t stride_k,
-                       ptrdiff_t stride_n, float *packed)
-    void sklstm_pack_d(ptrdiff_t K, ptrdiff_t N, const double *B, ptrdiff_t stride_k,
-                       ptrdiff_t stride_n, double *packed)
-    void sklstm_packed_gemm_cols_f(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A,
-                                   ptrdiff_t lda, const float *packed, int beta, float *C,
-                                   ptrdiff_t ldc, ptrdiff_t n_begin, ptrdiff_t n_end)
-    void sklstm_packed_gemm_cols_d(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const double *A,
-                                   ptrdiff_t lda, const double *packed, int beta, double *C,
-                                   ptrdiff_t ldc, ptrdiff_t n_begin, ptrdiff_t n_end)
-
+# The packed GEMM, reached from Python for its tests and its benchmark.
 PANEL_WIDTHS = {"float32": SKLSTM_PANEL_F, "float64": SKLSTM_PANEL_D}
 
 
