@@ -261,12 +261,15 @@ ctypedef struct Work:
 # Where each weight matrix starts in the buffer of packed weights that
 # _pack_weights fills once per minibatch (or prediction), in the panel layout
 # of src_c/recurrent_gemm.h: every product of the forward pass (W_ih^T,
-# W_hh^T, the dense and output weights transposed) and, in training, the
-# backward recurrent product's W_hh. All chunks read it, whatever thread.
+# W_hh^T, the dense and output weights transposed) and, in training, those
+# of the backward pass: W_hh, and W_ih where a layer's input gradient is
+# needed (above the first layer, or for an embedding). All chunks read it,
+# whatever thread.
 ctypedef struct Packing:
     Py_ssize_t ih[MAX_LAYERS][2]
     Py_ssize_t hh[MAX_LAYERS][2]
     Py_ssize_t hh_back[MAX_LAYERS][2]
+    Py_ssize_t ih_back[MAX_LAYERS][2]
     Py_ssize_t dense[MAX_DENSE]
     Py_ssize_t out
 
@@ -497,6 +500,12 @@ cdef inline void _pack(Py_ssize_t K, Py_ssize_t N, const floating *B, Py_ssize_t
         sklstm_pack_d(K, N, B, stride_k, stride_n, packed)
 
 
+cdef inline bint _needs_input_gradient(const Net *net, Py_ssize_t l) noexcept nogil:
+    """Whether backpropagation continues below layer l: to the layer under
+    it, or to the embedding."""
+    return l > 0 or net.embedding >= 0
+
+
 cdef inline Py_ssize_t _packed_size(Py_ssize_t K, Py_ssize_t N,
                                     bint double_precision) noexcept nogil:
     return (sklstm_packed_size_d(K, N) if double_precision
@@ -518,6 +527,9 @@ cdef Py_ssize_t _plan_packing(const Net *net, bint double_precision, bint traini
             pos += _packed_size(H, G, double_precision)
             pk.hh_back[l][d] = pos
             pos += _packed_size(G, H, double_precision) if training else 0
+            pk.ih_back[l][d] = pos
+            pos += (_packed_size(G, width, double_precision)
+                    if training and _needs_input_gradient(net, l) else 0)
     for j in range(net.n_dense):
         pk.dense[j] = pos
         pos += _packed_size(_head_width(net, j), _head_width(net, j + 1), double_precision)
@@ -545,6 +557,9 @@ cdef void _pack_weights(const Net *net, const Packing *pk, const floating *param
             _pack(H, G, w_hh, 1, H, packed + pk.hh[l][d])
             if training:
                 _pack(G, H, w_hh, H, 1, packed + pk.hh_back[l][d])
+            if training and _needs_input_gradient(net, l):
+                _pack(G, width, params + _offset(net, l, d, D_WEIGHT_IH), width, 1,
+                      packed + pk.ih_back[l][d])
     for j in range(net.n_dense):
         F_prev = _head_width(net, j)
         F = _head_width(net, j + 1)
@@ -774,16 +789,16 @@ cdef void _weight_gradients(Py_ssize_t rows, Py_ssize_t G, Py_ssize_t width,
 
 
 cdef void _layer_input_backward(const Net *net, const Train *train, const Chunk *ch,
-                                const Work *w, Py_ssize_t l, const floating *params,
-                                floating *ws, floating *dh) noexcept nogil:
+                                const Work *w, const Packing *pk, Py_ssize_t l,
+                                const floating *packed, floating *ws,
+                                floating *dh) noexcept nogil:
     """dh (OUT, rows x the input width) = the gradient of layer l's input:
     sum over directions of dZ @ W_ih, then through the dropout between layers.
     It overwrites the layer's own dh, which its backward pass is done with."""
     cdef Py_ssize_t d, H = _hidden(net, l), width = _input_width(net, l)
     for d in range(net.n_dirs):
-        gemm(c'n', c'n', ch.rows, width, 4 * H, ws + w.gates[l][d], 4 * H,
-             params + _offset(net, l, d, D_WEIGHT_IH), width, 0 if d == 0 else 1,
-             dh, width)
+        _packed_gemm(ch.rows, width, 4 * H, ws + w.gates[l][d], 4 * H,
+                     packed + pk.ih_back[l][d], d > 0, dh, width)
     if l > 0 and train.dropout > 0:
         _mask_rows(ch, width, ws + w.mask_in[l], dh, dh)
 
@@ -1003,8 +1018,8 @@ cdef double _chunk_pass(
             if _lstm_backward(net, train, &ch, &w, pk, l, d, params, packed, inp, ws,
                               dh, grad, caller):
                 return 0
-        if l > 0 or net.embedding >= 0:
-            _layer_input_backward(net, train, &ch, &w, l, params, ws, dh)
+        if _needs_input_gradient(net, l):
+            _layer_input_backward(net, train, &ch, &w, pk, l, packed, ws, dh)
     if net.embedding >= 0:
         _gather_backward(net, &ch, X, starts, dh, grad)
     return loss
