@@ -38,9 +38,13 @@ def _check_engine_built():
 _check_engine_built()
 del _check_engine_built
 
-from ._config import show_config  # noqa: E402 (the engine check comes first)
+# noqa: E402 below: the engine check comes first.
+from ._config import _check_forced_isa, show_config  # noqa: E402
 from ._estimators import LSTMClassifier, LSTMRegressor  # noqa: E402
 from ._forecast import forecast  # noqa: E402
+
+_check_forced_isa()
+del _check_forced_isa
 
 __version__ = "0.1.0"
 

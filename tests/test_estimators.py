@@ -1,5 +1,6 @@
 """Behaviour of LSTMRegressor and LSTMClassifier as a user meets it."""
 
+import os
 import pickle
 import warnings
 
@@ -455,6 +456,28 @@ def test_show_config_reports_the_build(capsys):
     assert isinstance(config["openmp"], bool)
     assert config["n_threads"] >= 1
     assert "OpenMP" in out and "BLAS" in out
+    assert config["isa"] in ("avx512", "avx2", "portable")
+    assert f"kernels: {config['isa']}" in out
+
+
+@pytest.mark.parametrize("value, message", [
+    ("avx1024", "'avx1024' is not one of portable, avx2, avx512"),
+    ("portable", None),
+])
+def test_a_forced_instruction_set_is_checked(value, message):
+    """SKLSTM_ISA forces the kernels' path; a name the engine does not know
+    warns at import instead of being ignored."""
+    import subprocess
+    import sys
+    code = ("import warnings; warnings.simplefilter('always'); import sklstm; "
+            "print(sklstm.show_config(file=open('/dev/null', 'w'))['isa'])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "SKLSTM_ISA": value}, check=True)
+    if message is None:
+        assert result.stdout.strip() == value and "RuntimeWarning" not in result.stderr
+    else:
+        assert message in result.stderr
+        assert result.stdout.strip() == sklstm._engine.isa_supported()
 
 
 @pytest.mark.parametrize("curve, message", [
