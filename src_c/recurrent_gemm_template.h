@@ -19,12 +19,16 @@ void FN(sklstm_pack)(ptrdiff_t K, ptrdiff_t N, const REAL *B, ptrdiff_t stride_k
         REAL *panel = packed + p * K * NR;
         const ptrdiff_t width = N - p * NR < NR ? N - p * NR : NR;
         /* Read B along its unit stride: the forward orientation (W_hh read
-         * transposed, stride_k = 1) column by column, the backward one row
-         * by row. */
+         * transposed, stride_k = 1) column by column, 64 values of k at a
+         * time so that the strided writes stay in an 8 KiB block of the
+         * panel; the backward one row by row. */
         if (stride_k == 1) {
-            for (ptrdiff_t j = 0; j < width; j++) {
-                const REAL *column = B + (p * NR + j) * stride_n;
-                for (ptrdiff_t k = 0; k < K; k++) panel[k * NR + j] = column[k];
+            for (ptrdiff_t k0 = 0; k0 < K; k0 += 64) {
+                const ptrdiff_t kb = K - k0 < 64 ? K - k0 : 64;
+                for (ptrdiff_t j = 0; j < width; j++) {
+                    const REAL *column = B + (p * NR + j) * stride_n + k0;
+                    for (ptrdiff_t k = 0; k < kb; k++) panel[(k0 + k) * NR + j] = column[k];
+                }
             }
         } else {
             for (ptrdiff_t k = 0; k < K; k++) {
