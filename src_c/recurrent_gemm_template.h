@@ -80,7 +80,7 @@ static void FN(tile_portable)(int mr, ptrdiff_t kc, const REAL *A, ptrdiff_t lda
 typedef void (*FN(tile_fn))(int, ptrdiff_t, const REAL *, ptrdiff_t, const REAL *, int,
                             REAL *, ptrdiff_t, int);
 
-/* Panels outermost, then KC-slices of the panel (in L1 while every block of
+/* Panels outermost, then KC-slices of the panel (in cache while every block of
  * mr rows uses it), then blocks of rows. A slice after the first adds to what
  * the previous one stored in C, which carries the sums exactly. */
 static void FN(drive)(FN(tile_fn) tile, int MR, ptrdiff_t M, ptrdiff_t K, const REAL *A,
