@@ -1452,27 +1452,32 @@ def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
 PANEL_WIDTHS = {"float32": SKLSTM_PANEL_F, "float64": SKLSTM_PANEL_D}
 
 
-def _pack_for_tests(const floating[:, :] B):
+def _pack_for_tests(const floating[:, :] B, out=None):
     """Pack B (K, N; any strides, K and N >= 1) for ``_packed_gemm_for_tests``.
 
-    Returns a 1D array in the panel layout of src_c/recurrent_gemm.h. The
-    engine's orientations are ``W_hh.T`` (forward) and ``W_hh`` (backward).
+    Returns a 1D array in the panel layout of src_c/recurrent_gemm.h: `out`
+    when given (of that size and B's dtype), as the engine packs into a
+    buffer of its own. The engine's orientations are ``W_hh.T`` (forward) and
+    ``W_hh`` (backward).
     """
     cdef Py_ssize_t K = B.shape[0], N = B.shape[1]
     if K < 1 or N < 1:
         raise ValueError("B must have at least one row and one column")
     cdef ptrdiff_t stride_k = B.strides[0] // <Py_ssize_t> sizeof(floating)
     cdef ptrdiff_t stride_n = B.strides[1] // <Py_ssize_t> sizeof(floating)
-    cdef floating[::1] packed
-    if floating is float:
-        packed = np.empty(sklstm_packed_size_f(K, N), np.float32)
-        with nogil:
+    cdef size_t size = (sklstm_packed_size_f(K, N) if floating is float
+                        else sklstm_packed_size_d(K, N))
+    if out is None:
+        out = np.empty(size, np.float32 if floating is float else np.float64)
+    cdef floating[::1] packed = out
+    if <size_t> packed.shape[0] != size:
+        raise ValueError("out does not have the packed size")
+    with nogil:
+        if floating is float:
             sklstm_pack_f(K, N, &B[0, 0], stride_k, stride_n, &packed[0])
-    else:
-        packed = np.empty(sklstm_packed_size_d(K, N), np.float64)
-        with nogil:
+        else:
             sklstm_pack_d(K, N, &B[0, 0], stride_k, stride_n, &packed[0])
-    return np.asarray(packed)
+    return out
 
 
 def _packed_gemm_for_tests(const floating[:, :] A, const floating[::1] packed,

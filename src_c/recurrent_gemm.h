@@ -23,8 +23,9 @@
  * so the last panel is zero-padded to NR columns. The layout is the same for
  * every instruction set (a path may be switched between packing and use);
  * the AVX2 kernels read a panel as two 64-byte halves. K is not blocked in
- * the layout: the kernels walk a panel KC rows at a time (KC = 256 here), a
- * contiguous slice that stays in L1 while every block of rows uses it. The
+ * the layout: the kernels walk a panel KC rows at a time (KC = 512, see
+ * recurrent_gemm.c), a contiguous slice that stays in cache while every
+ * block of rows uses it; the whole packed B is read front to back. The
  * packed buffer needs no particular alignment; 64-byte alignment makes each
  * panel row exactly two cache lines.
  *

@@ -19,12 +19,16 @@ void FN(sklstm_pack)(ptrdiff_t K, ptrdiff_t N, const REAL *B, ptrdiff_t stride_k
         REAL *panel = packed + p * K * NR;
         const ptrdiff_t width = N - p * NR < NR ? N - p * NR : NR;
         /* Read B along its unit stride: the forward orientation (W_hh read
-         * transposed, stride_k = 1) column by column, the backward one row
-         * by row. */
+         * transposed, stride_k = 1) column by column, 64 values of k at a
+         * time so that the strided writes stay in an 8 KiB block of the
+         * panel; the backward one row by row. */
         if (stride_k == 1) {
-            for (ptrdiff_t j = 0; j < width; j++) {
-                const REAL *column = B + (p * NR + j) * stride_n;
-                for (ptrdiff_t k = 0; k < K; k++) panel[k * NR + j] = column[k];
+            for (ptrdiff_t k0 = 0; k0 < K; k0 += 64) {
+                const ptrdiff_t kb = K - k0 < 64 ? K - k0 : 64;
+                for (ptrdiff_t j = 0; j < width; j++) {
+                    const REAL *column = B + (p * NR + j) * stride_n + k0;
+                    for (ptrdiff_t k = 0; k < kb; k++) panel[(k0 + k) * NR + j] = column[k];
+                }
             }
         } else {
             for (ptrdiff_t k = 0; k < K; k++) {
@@ -76,7 +80,7 @@ static void FN(tile_portable)(int mr, ptrdiff_t kc, const REAL *A, ptrdiff_t lda
 typedef void (*FN(tile_fn))(int, ptrdiff_t, const REAL *, ptrdiff_t, const REAL *, int,
                             REAL *, ptrdiff_t, int);
 
-/* Panels outermost, then KC-slices of the panel (in L1 while every block of
+/* Panels outermost, then KC-slices of the panel (in cache while every block of
  * mr rows uses it), then blocks of rows. A slice after the first adds to what
  * the previous one stored in C, which carries the sums exactly. */
 static void FN(drive)(FN(tile_fn) tile, int MR, ptrdiff_t M, ptrdiff_t K, const REAL *A,

@@ -165,3 +165,49 @@ def test_fma_paths_agree_bit_for_bit(dtype, H, orientation):
         _engine.set_isa(before)
     for result in results[1:]:
         assert np.array_equal(result, results[0])
+
+
+@pytest.mark.parametrize("orientation", ORIENTATIONS)
+@pytest.mark.parametrize("H", [3, 130, 512])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_portable_path_sums_in_the_documented_order(dtype, H, orientation):
+    # acc = C; for k ascending: acc = acc + A[:, k] * B[k] (rounded product,
+    # rounded sum), which numpy's element-wise operations reproduce exactly;
+    # K = 520 and 2048 cross the kernel's slices of k, which must not change it.
+    rng = np.random.default_rng([H, 4])
+    A, B = recurrent_operands(rng, dtype, H, orientation, 17)
+    C0 = rng.standard_normal((17, B.shape[1])).astype(dtype)
+    before = _engine.isa()
+    try:
+        _engine.set_isa("portable")
+        C = packed_gemm(A, _engine._pack_for_tests(B), C0.copy(), 1)
+    finally:
+        _engine.set_isa(before)
+    expected = C0.copy()
+    for k in range(B.shape[0]):
+        expected += A[:, k:k + 1] * B[k]
+    assert np.array_equal(C, expected)
+
+
+@pytest.mark.parametrize("path", [p for p in PATHS if p != "portable"])
+@pytest.mark.parametrize("orientation", ORIENTATIONS)
+@pytest.mark.parametrize("H", [3, 130, 512])
+def test_fma_paths_sum_in_the_documented_order(path, H, orientation):
+    # float32: acc = C; for k ascending: acc = fma(A[:, k], B[k], acc). The
+    # product of two floats is exact in float64, so the float64 sum rounded to
+    # float32 is the FMA unless the float64 rounding lands on a float32
+    # halfway point (a double rounding, about 2^-29 per operation), which these
+    # fixed inputs do not meet.
+    rng = np.random.default_rng([H, 5])
+    A, B = recurrent_operands(rng, np.float32, H, orientation, 17)
+    C0 = rng.standard_normal((17, B.shape[1])).astype(np.float32)
+    before = _engine.isa()
+    try:
+        _engine.set_isa(path)
+        C = packed_gemm(A, _engine._pack_for_tests(B), C0.copy(), 1)
+    finally:
+        _engine.set_isa(before)
+    expected, A64, B64 = C0.copy(), A.astype(np.float64), B.astype(np.float64)
+    for k in range(B.shape[0]):
+        expected = (expected + A64[:, k:k + 1] * B64[k]).astype(np.float32)
+    assert np.array_equal(C, expected)
