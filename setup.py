@@ -5,6 +5,7 @@ OpenMP is detected by compiling and linking a small test program with
 BLAS needs nothing at build time: the engine calls scipy's ``cython_blas``.
 """
 
+import glob
 import os
 import shutil
 import subprocess
@@ -77,6 +78,8 @@ extensions = [
         sources=["sklstm/_engine.pyx", "src_c/kernels.c", "src_c/dispatch.c",
                  "src_c/recurrent_gemm.c"],
         include_dirs=["src_c", np.get_include()],
+        # A changed header or template rebuilds the C files that include it.
+        depends=sorted(glob.glob("src_c/*.h")),
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
         extra_compile_args=extra_compile_args,
     )
