@@ -1,7 +1,13 @@
-/* Compiles kernels_template.h once for float and once for double. */
+/*
+ * Compiles the hot element-wise kernels (kernels_template.h) once for each
+ * element type and instruction set, and the others (kernels_common_template.h)
+ * once for each element type; the public functions of sklstm_kernels.h call
+ * the copy of the instruction set dispatch.h picked.
+ */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include "dispatch.h"
 #include "sklstm_kernels.h"
 
 /* exp for float, inlinable so that loops over it vectorize: Cephes' expf
@@ -65,26 +71,136 @@ static inline float sklstm_tanhf(float x)
     return fabsf(small) < 0.0004f ? small : ratio;
 }
 
+/* One instantiation of the hot kernels: element type REAL (suffix S), the
+ * math functions, and the instruction set (suffix ISA, attribute TARGET). */
+#define SKLSTM_PASTE(a, b, c) a##_##b##_##c
+#define SKLSTM_NAME(name, s, isa) SKLSTM_PASTE(name, s, isa)
+
 #define REAL float
-#define FN(name) name##_f
 #define EXP sklstm_expf
 #define TANH sklstm_tanhf
 #define SQRT sqrtf
+#define FN(name) SKLSTM_NAME(name, f, ISA)
+#define ISA portable
+#define TARGET
 #include "kernels_template.h"
-#undef REAL
+#undef ISA
+#undef TARGET
+#if SKLSTM_HAVE_X86_COPIES
+#define ISA avx2
+#define TARGET SKLSTM_TARGET_AVX2
+#include "kernels_template.h"
+#undef ISA
+#undef TARGET
+#define ISA avx512
+#define TARGET SKLSTM_TARGET_AVX512
+#include "kernels_template.h"
+#undef ISA
+#undef TARGET
+#endif
 #undef FN
+#define FN(name) name##_f
+#include "kernels_common_template.h"
+#undef FN
+#undef REAL
 #undef EXP
 #undef TANH
 #undef SQRT
 
 #define REAL double
-#define FN(name) name##_d
 #define EXP exp
 #define TANH tanh
 #define SQRT sqrt
+#define FN(name) SKLSTM_NAME(name, d, ISA)
+#define ISA portable
+#define TARGET
 #include "kernels_template.h"
-#undef REAL
+#undef ISA
+#undef TARGET
+#if SKLSTM_HAVE_X86_COPIES
+#define ISA avx2
+#define TARGET SKLSTM_TARGET_AVX2
+#include "kernels_template.h"
+#undef ISA
+#undef TARGET
+#define ISA avx512
+#define TARGET SKLSTM_TARGET_AVX512
+#include "kernels_template.h"
+#undef ISA
+#undef TARGET
+#endif
 #undef FN
+#define FN(name) name##_d
+#include "kernels_common_template.h"
+#undef FN
+#undef REAL
 #undef EXP
 #undef TANH
 #undef SQRT
+
+/* The public kernels: one call of the copy in use. sklstm_isa() is a load
+ * once the first call has checked the CPU. */
+#if SKLSTM_HAVE_X86_COPIES
+#define SKLSTM_DISPATCH(name, s, args)                                          \
+    switch (sklstm_isa()) {                                                     \
+    case SKLSTM_ISA_AVX512: name##_##s##_avx512 args; break;                    \
+    case SKLSTM_ISA_AVX2: name##_##s##_avx2 args; break;                        \
+    default: name##_##s##_portable args;                                        \
+    }
+#else
+#define SKLSTM_DISPATCH(name, s, args) name##_##s##_portable args;
+#endif
+
+#define SKLSTM_DISPATCHERS(REAL, S)                                                  \
+    void sklstm_cell_forward_##S(                                                    \
+        ptrdiff_t batch, ptrdiff_t hidden, const REAL *bias, const REAL *peephole,   \
+        const REAL *c_prev, REAL *gates, REAL *c, REAL *act_c, REAL *h,              \
+        ptrdiff_t ldh, int gate_activation, int cell_activation)                     \
+    {                                                                                \
+        SKLSTM_DISPATCH(cell_forward, S, (batch, hidden, bias, peephole, c_prev,     \
+                        gates, c, act_c, h, ldh, gate_activation, cell_activation))  \
+    }                                                                                \
+    void sklstm_cell_backward_##S(                                                   \
+        ptrdiff_t batch, ptrdiff_t hidden, const REAL *peephole, REAL *gates,        \
+        const REAL *c_prev, const REAL *c, const REAL *act_c, const REAL *dh,        \
+        ptrdiff_t lddh, REAL *dc, REAL *dbias, REAL *dpeephole,                      \
+        int gate_activation, int cell_activation)                                    \
+    {                                                                                \
+        SKLSTM_DISPATCH(cell_backward, S, (batch, hidden, peephole, gates, c_prev,   \
+                        c, act_c, dh, lddh, dc, dbias, dpeephole, gate_activation,   \
+                        cell_activation))                                            \
+    }                                                                                \
+    void sklstm_activate_##S(ptrdiff_t n, int activation, REAL *x)                   \
+    {                                                                                \
+        SKLSTM_DISPATCH(activate, S, (n, activation, x))                             \
+    }                                                                                \
+    void sklstm_activation_backward_##S(                                             \
+        ptrdiff_t n, int activation, const REAL *y, REAL *dy)                        \
+    {                                                                                \
+        SKLSTM_DISPATCH(activation_backward, S, (n, activation, y, dy))              \
+    }                                                                                \
+    void sklstm_sgd_update_##S(                                                      \
+        ptrdiff_t n, REAL *params, const REAL *grad, REAL *velocity,                 \
+        double learning_rate, double momentum, int nesterov)                         \
+    {                                                                                \
+        SKLSTM_DISPATCH(sgd_update, S, (n, params, grad, velocity, learning_rate,    \
+                        momentum, nesterov))                                         \
+    }                                                                                \
+    void sklstm_adam_update_##S(                                                     \
+        ptrdiff_t n, REAL *params, const REAL *grad, REAL *m, REAL *v,               \
+        double learning_rate, double beta_1, double beta_2, double epsilon,          \
+        long step)                                                                   \
+    {                                                                                \
+        SKLSTM_DISPATCH(adam_update, S, (n, params, grad, m, v, learning_rate,       \
+                        beta_1, beta_2, epsilon, step))                              \
+    }                                                                                \
+    void sklstm_rmsprop_update_##S(                                                  \
+        ptrdiff_t n, REAL *params, const REAL *grad, REAL *v,                        \
+        double learning_rate, double rho, double epsilon)                            \
+    {                                                                                \
+        SKLSTM_DISPATCH(rmsprop_update, S, (n, params, grad, v, learning_rate, rho,  \
+                        epsilon))                                                    \
+    }
+
+SKLSTM_DISPATCHERS(float, f)
+SKLSTM_DISPATCHERS(double, d)
