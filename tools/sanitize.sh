@@ -14,7 +14,7 @@
 # git tracks or would track (uncommitted changes included), built anew.
 #
 # Two passes: the whole suite with OMP_NUM_THREADS=2, then the malformed-input
-# catalogue, the property, training-defect, persistence, kernel and gradient
+# catalogue, the property, training-defect, persistence, kernel (every ISA path) and gradient
 # tests with OMP_NUM_THREADS=1 (QUICK=1: this second pass only). Any
 # AddressSanitizer or UBSan report fails the run (either ends the test
 # process at its first report, which is then printed), and so does a failing
@@ -91,7 +91,7 @@ fi
 pass1=$SECONDS
 run_pass 1 tests/test_malformed_inputs.py tests/test_properties.py \
     tests/test_training_defects.py tests/test_persistence.py \
-    tests/test_kernels.py tests/test_gradients.py
+    tests/test_kernels.py tests/test_kernels_isa.py tests/test_gradients.py
 pass2=$SECONDS
 
 pattern="runtime error:|ERROR: AddressSanitizer|SUMMARY: (Address|UndefinedBehavior)Sanitizer"
