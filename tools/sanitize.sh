@@ -15,8 +15,8 @@
 #
 # Two passes: the whole suite with OMP_NUM_THREADS=2, then the malformed-input
 # catalogue, the property, training-defect, persistence, kernel (on every
-# instruction-set path) and gradient tests with OMP_NUM_THREADS=1 (QUICK=1: this second pass only). Any
-# AddressSanitizer or UBSan report fails the run (either ends the test
+# instruction-set path) and gradient tests with OMP_NUM_THREADS=1 (QUICK=1:
+# this second pass only). Any AddressSanitizer or UBSan report fails the run (either ends the test
 # process at its first report, which is then printed), and so does a failing
 # test. CI (.ci/run) runs both passes.
 #
