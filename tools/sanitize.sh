@@ -16,9 +16,9 @@
 # Two passes: the whole suite with OMP_NUM_THREADS=2, then the malformed-input
 # catalogue, the property, training-defect, persistence, kernel (on every
 # instruction-set path) and gradient tests with OMP_NUM_THREADS=1 (QUICK=1:
-# this second pass only). Any AddressSanitizer or UBSan report fails the run (either ends the test
-# process at its first report, which is then printed), and so does a failing
-# test. CI (.ci/run) runs both passes.
+# this second pass only). Any AddressSanitizer or UBSan report fails the run
+# (either ends the test process at its first report, which is then printed),
+# and so does a failing test. CI (.ci/run) runs both passes.
 #
 # Run time on the 2-vCPU development machine (Xeon, otherwise idle): 210 s
 # (build 31 s, pass 1 126 s, pass 2 53 s); QUICK=1 86 s. The script prints
