@@ -70,8 +70,13 @@ class BuildExt(build_ext):
 # -fno-trapping-math: sklstm never traps floating-point exceptions, so the
 # compiler may evaluate both arms of a select, which vectorizes the cell
 # kernels' activations; results are the same IEEE operations.
+# -fno-math-errno: sklstm never reads errno, and a sqrt that may set it is a
+# branch to libm in every iteration, which keeps the Adam and RMSprop updates
+# scalar; the square roots are the same correctly rounded ones.
+# -std=c99 also keeps multiply-adds uncontracted (-ffp-contract=off), so the
+# per-instruction-set copies of the kernels give the portable copy's bits.
 extra_compile_args = ([] if sys.platform == "win32"
-                      else ["-O3", "-std=c99", "-fno-trapping-math"])
+                      else ["-O3", "-std=c99", "-fno-trapping-math", "-fno-math-errno"])
 extensions = [
     Extension(
         "sklstm._engine",

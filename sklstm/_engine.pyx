@@ -1207,6 +1207,65 @@ def activate(int activation, floating[::1] x):
         _activate(x.shape[0], activation, &x[0])
 
 
+# Entry points of the element-wise kernels for tests (tests/test_kernels_isa.py
+# runs each on every instruction-set path). Like the kernels, they check
+# nothing: the caller passes consistent, contiguous arrays.
+
+cdef inline floating *_data(floating[::1] a) noexcept:
+    return &a[0] if a is not None and a.shape[0] > 0 else NULL
+
+
+def activation_backward(int activation, const floating[::1] y, floating[::1] dy):
+    """dy *= the slope of the activation at its output y, in place."""
+    with nogil:
+        _activation_backward(y.shape[0], activation, &y[0], &dy[0])
+
+
+def cell_forward(Py_ssize_t hidden, const floating[::1] bias, floating[::1] peephole,
+                 floating[::1] c_prev, floating[::1] gates, floating[::1] c,
+                 floating[::1] act_c, floating[::1] h, Py_ssize_t ldh,
+                 int gate_activation, int cell_activation):
+    """One cell step for gates.shape[0] // (4 * hidden) rows, as
+    sklstm_cell_forward (peephole and c_prev may be None); OUT gates, c,
+    act_c, h, all flattened row-major."""
+    cdef Py_ssize_t batch = gates.shape[0] // (4 * hidden)
+    cdef floating *p = _data(peephole)
+    cdef floating *cp = _data(c_prev)
+    with nogil:
+        _cell_forward(batch, hidden, &bias[0], p, cp, &gates[0], &c[0], &act_c[0],
+                      &h[0], ldh, gate_activation, cell_activation)
+
+
+def cell_backward(Py_ssize_t hidden, floating[::1] gates, floating[::1] peephole,
+                  floating[::1] c_prev, const floating[::1] c, const floating[::1] act_c,
+                  const floating[::1] dh, Py_ssize_t lddh, floating[::1] dc,
+                  floating[::1] dbias, floating[::1] dpeephole,
+                  int gate_activation, int cell_activation):
+    """The backward of cell_forward, as sklstm_cell_backward (peephole,
+    c_prev and dpeephole may be None); gates, dc, dbias, dpeephole IN/OUT.
+    gates comes first: Cython picks the element type from it."""
+    cdef Py_ssize_t batch = gates.shape[0] // (4 * hidden)
+    cdef floating *p = _data(peephole)
+    cdef floating *cp = _data(c_prev)
+    cdef floating *dp = _data(dpeephole)
+    with nogil:
+        _cell_backward(batch, hidden, p, &gates[0], cp, &c[0], &act_c[0], &dh[0], lddh,
+                       &dc[0], &dbias[0], dp, gate_activation, cell_activation)
+
+
+def optimizer_update(int solver, floating[::1] params, const floating[::1] grad,
+                     floating[::1] state_1, floating[::1] state_2,
+                     double learning_rate, double momentum=0.9, bint nesterov=False,
+                     double beta_1=0.9, double beta_2=0.999, double epsilon=1e-8,
+                     double rho=0.9, long step=1):
+    """One update of `solver` (SGD, ADAM or RMSPROP) in place; state_2 is
+    used by Adam only."""
+    cdef floating *s2 = _data(state_2)
+    with nogil:
+        _update(solver, params.shape[0], &params[0], &grad[0], &state_1[0], s2,
+                learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, rho, step)
+
+
 cdef extern from "dispatch.h" nogil:
     int sklstm_isa()
     int sklstm_isa_supported()

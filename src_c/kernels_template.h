@@ -1,24 +1,46 @@
 /*
- * Kernel bodies, written once and compiled for float and double by kernels.c,
- * which defines REAL (the element type), FN(name) (the suffixed function name)
- * and the matching libm functions EXP, LOG1P, TANH, SQRT.
+ * The hot element-wise kernels (the LSTM cell forward and backward, the
+ * activations of dense layers, the optimizer updates), written once and
+ * compiled by kernels.c for each element type and instruction set. kernels.c
+ * defines REAL (the element type), FN(name) (the name with its type and
+ * instruction-set suffix), TARGET (the function attribute that compiles a
+ * copy for one instruction set, empty for the portable one) and the matching
+ * math functions EXP, TANH, SQRT.
+ *
+ * The copies are the same C, so the compiler vectorizes each loop for its
+ * instruction set. They compute the same IEEE operations in the same order
+ * (the build contracts no multiply-add: -std=c99 sets -ffp-contract=off), so
+ * every copy gives the same bits as the portable one.
+ *
+ * Each row is computed on its own and the bias and peephole gradients are
+ * accumulated one row after the other, in ascending order, for every
+ * element: a sequence's results do not depend on which others share its
+ * batch.
  */
+
+#ifndef SKLSTM_IVDEP
+/* The cell loops read and write four gate blocks (and four bias-gradient
+ * blocks) H apart in one array. They never overlap, but H is known only at
+ * run time: GCC would need a run-time overlap check for every pair, more
+ * than it allows (the backward was left scalar), so the loops say it. */
+#if defined(__clang__)
+#define SKLSTM_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define SKLSTM_IVDEP _Pragma("GCC ivdep")
+#else
+#define SKLSTM_IVDEP
+#endif
+#endif
 
 /* Two branches so that exp never overflows: exp(-|x|) is always <= 1.
  * Written as a select, so that loops over it vectorize. */
-static inline REAL FN(sigmoid)(REAL x)
+TARGET static inline REAL FN(sigmoid)(REAL x)
 {
     REAL e = EXP(x >= 0 ? -x : x);
     return (x >= 0 ? (REAL)1 : e) / ((REAL)1 + e);
 }
 
-/* log(1 + exp(x)) without overflow for large x or loss of precision for small. */
-static inline double FN(softplus)(double x)
-{
-    return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x)));
-}
-
-static inline REAL FN(gate)(int activation, REAL x)
+TARGET static inline REAL FN(gate)(int activation, REAL x)
 {
     if (activation == SKLSTM_HARD_SIGMOID) {
         REAL y = x / (REAL)6 + (REAL)0.5;
@@ -28,7 +50,7 @@ static inline REAL FN(gate)(int activation, REAL x)
 }
 
 /* The derivative of a gate's activation, from its output y. */
-static inline REAL FN(gate_slope)(int activation, REAL y)
+TARGET static inline REAL FN(gate_slope)(int activation, REAL y)
 {
     if (activation == SKLSTM_HARD_SIGMOID) {
         return (y > 0 && y < 1) ? (REAL)1 / (REAL)6 : (REAL)0;
@@ -36,7 +58,7 @@ static inline REAL FN(gate_slope)(int activation, REAL y)
     return y * ((REAL)1 - y);
 }
 
-static inline REAL FN(act)(int activation, REAL x)
+TARGET static inline REAL FN(act)(int activation, REAL x)
 {
     switch (activation) {
     case SKLSTM_RELU: return x > 0 ? x : (REAL)0;
@@ -47,7 +69,7 @@ static inline REAL FN(act)(int activation, REAL x)
 }
 
 /* The derivative of an activation, from its output y (each one allows it). */
-static inline REAL FN(act_slope)(int activation, REAL y)
+TARGET static inline REAL FN(act_slope)(int activation, REAL y)
 {
     switch (activation) {
     case SKLSTM_RELU: return y > 0 ? (REAL)1 : (REAL)0;
@@ -57,16 +79,27 @@ static inline REAL FN(act_slope)(int activation, REAL y)
     }
 }
 
-/* The standard cell (sigmoid gates, tanh cell, no peepholes) with no branch
- * and no call in its inner loop, which the compiler vectorizes; c_prev_j is
- * c_prev[j] or, at a sequence's first step, 0. */
-#define SKLSTM_STANDARD_CELL(c_prev_j)                                        \
-    for (ptrdiff_t j = 0; j < H; j++) {                                         \
-        REAL i = FN(sigmoid)(z[j] + bias[j]);                                   \
-        REAL f = FN(sigmoid)(z[H + j] + bias[H + j]);                           \
+/* The standard cell (sigmoid gates, tanh cell) with no branch and no call in
+ * its inner loop, which the compiler vectorizes. c_prev_j is c_prev[j] or, at
+ * a sequence's first step, 0; PEEP (a constant) adds the peepholes. The
+ * operations are those of the general loop in cell_forward, in its order. */
+#define SKLSTM_STANDARD_CELL(c_prev_j, PEEP)                                  \
+    SKLSTM_IVDEP for (ptrdiff_t j = 0; j < H; j++) {                                         \
+        const REAL cpj = (c_prev_j);                                            \
+        REAL zi = z[j] + bias[j], zf = z[H + j] + bias[H + j];                  \
+        REAL zo = z[3 * H + j] + bias[3 * H + j];                               \
+        if (PEEP) {                                                             \
+            zi += peephole[j] * cpj;                                            \
+            zf += peephole[H + j] * cpj;                                        \
+        }                                                                       \
+        REAL i = FN(sigmoid)(zi);                                               \
+        REAL f = FN(sigmoid)(zf);                                               \
         REAL g = TANH(z[2 * H + j] + bias[2 * H + j]);                          \
-        REAL o = FN(sigmoid)(z[3 * H + j] + bias[3 * H + j]);                   \
-        REAL cj = i * g + f * (c_prev_j);                                       \
+        REAL cj = f * cpj + i * g;                                              \
+        if (PEEP) {                                                             \
+            zo += peephole[2 * H + j] * cj;                                     \
+        }                                                                       \
+        REAL o = FN(sigmoid)(zo);                                               \
         REAL ac = TANH(cj);                                                     \
         z[j] = i;                                                               \
         z[H + j] = f;                                                           \
@@ -77,33 +110,41 @@ static inline REAL FN(act_slope)(int activation, REAL y)
         hb[j] = o * ac;                                                         \
     }
 
-static void FN(cell_forward_standard)(
+TARGET static void FN(cell_forward_standard)(
     ptrdiff_t batch, ptrdiff_t hidden, const REAL *restrict bias,
-    const REAL *restrict c_prev, REAL *restrict gates, REAL *restrict c,
-    REAL *restrict act_c, REAL *restrict h, ptrdiff_t ldh)
+    const REAL *restrict peephole, const REAL *restrict c_prev,
+    REAL *restrict gates, REAL *restrict c, REAL *restrict act_c,
+    REAL *restrict h, ptrdiff_t ldh)
 {
     const ptrdiff_t H = hidden;
     for (ptrdiff_t b = 0; b < batch; b++) {
         REAL *restrict z = gates + b * 4 * H;
         REAL *restrict cb = c + b * H, *restrict acb = act_c + b * H;
         REAL *restrict hb = h + b * ldh;
-        if (c_prev) {
-            const REAL *restrict cp = c_prev + b * H;
-            SKLSTM_STANDARD_CELL(cp[j])
+        const REAL *restrict cp = c_prev ? c_prev + b * H : NULL;
+        if (peephole) {
+            if (cp) {
+                SKLSTM_STANDARD_CELL(cp[j], 1)
+            } else {
+                SKLSTM_STANDARD_CELL((REAL)0, 1)
+            }
+        } else if (cp) {
+            SKLSTM_STANDARD_CELL(cp[j], 0)
         } else {
-            SKLSTM_STANDARD_CELL((REAL)0)
+            SKLSTM_STANDARD_CELL((REAL)0, 0)
         }
     }
 }
 #undef SKLSTM_STANDARD_CELL
 
-void FN(sklstm_cell_forward)(
+TARGET static void FN(cell_forward)(
     ptrdiff_t batch, ptrdiff_t hidden, const REAL *bias, const REAL *peephole,
     const REAL *c_prev, REAL *gates, REAL *c, REAL *act_c, REAL *h,
     ptrdiff_t ldh, int gate_activation, int cell_activation)
 {
-    if (!peephole && gate_activation == SKLSTM_SIGMOID && cell_activation == SKLSTM_TANH) {
-        FN(cell_forward_standard)(batch, hidden, bias, c_prev, gates, c, act_c, h, ldh);
+    if (gate_activation == SKLSTM_SIGMOID && cell_activation == SKLSTM_TANH) {
+        FN(cell_forward_standard)(batch, hidden, bias, peephole, c_prev, gates, c,
+                                  act_c, h, ldh);
         return;
     }
     /* One step of one direction for a batch.
@@ -145,7 +186,71 @@ void FN(sklstm_cell_forward)(
     }
 }
 
-void FN(sklstm_cell_backward)(
+/* The backward of the standard cell, branch-free so that it vectorizes: the
+ * slopes of the sigmoid, y (1 - y), and of tanh, 1 - y^2, written out. The
+ * operations are those of the general loop in cell_backward, in its order;
+ * c_prev_j and PEEP as for SKLSTM_STANDARD_CELL. */
+#define SKLSTM_STANDARD_CELL_BACKWARD(c_prev_j, PEEP)                         \
+    SKLSTM_IVDEP for (ptrdiff_t j = 0; j < H; j++) {                                         \
+        const REAL i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j];  \
+        const REAL ac = acb[j], cpj = (c_prev_j), dhj = dhb[j];                 \
+        const REAL dzo = dhj * ac * (o * ((REAL)1 - o));                        \
+        REAL dct = dcb[j] + dhj * o * ((REAL)1 - ac * ac);                      \
+        if (PEEP) {                                                             \
+            dct += dzo * peephole[2 * H + j];                                   \
+        }                                                                       \
+        const REAL dzi = dct * g * (i * ((REAL)1 - i));                         \
+        const REAL dzf = dct * cpj * (f * ((REAL)1 - f));                       \
+        const REAL dzg = dct * i * ((REAL)1 - g * g);                           \
+        REAL dcp = dct * f;                                                     \
+        if (PEEP) {                                                             \
+            dcp += dzi * peephole[j] + dzf * peephole[H + j];                   \
+            dpeephole[j] += dzi * cpj;                                          \
+            dpeephole[H + j] += dzf * cpj;                                      \
+            dpeephole[2 * H + j] += dzo * cb[j];                                \
+        }                                                                       \
+        dcb[j] = dcp;                                                           \
+        z[j] = dzi;                                                             \
+        z[H + j] = dzf;                                                         \
+        z[2 * H + j] = dzg;                                                     \
+        z[3 * H + j] = dzo;                                                     \
+        dbias[j] += dzi;                                                        \
+        dbias[H + j] += dzf;                                                    \
+        dbias[2 * H + j] += dzg;                                                \
+        dbias[3 * H + j] += dzo;                                                \
+    }
+
+TARGET static void FN(cell_backward_standard)(
+    ptrdiff_t batch, ptrdiff_t hidden, const REAL *restrict peephole,
+    REAL *restrict gates, const REAL *restrict c_prev, const REAL *restrict c,
+    const REAL *restrict act_c, const REAL *restrict dh, ptrdiff_t lddh,
+    REAL *restrict dc, REAL *restrict dbias, REAL *restrict dpeephole)
+{
+    const ptrdiff_t H = hidden;
+    /* Rows one after the other, each vectorized over its units: dbias and
+     * dpeephole gather the rows in ascending order. */
+    for (ptrdiff_t b = 0; b < batch; b++) {
+        REAL *restrict z = gates + b * 4 * H;
+        const REAL *restrict cb = c + b * H, *restrict acb = act_c + b * H;
+        const REAL *restrict dhb = dh + b * lddh;
+        const REAL *restrict cp = c_prev ? c_prev + b * H : NULL;
+        REAL *restrict dcb = dc + b * H;
+        if (peephole) {
+            if (cp) {
+                SKLSTM_STANDARD_CELL_BACKWARD(cp[j], 1)
+            } else {
+                SKLSTM_STANDARD_CELL_BACKWARD((REAL)0, 1)
+            }
+        } else if (cp) {
+            SKLSTM_STANDARD_CELL_BACKWARD(cp[j], 0)
+        } else {
+            SKLSTM_STANDARD_CELL_BACKWARD((REAL)0, 0)
+        }
+    }
+}
+#undef SKLSTM_STANDARD_CELL_BACKWARD
+
+TARGET static void FN(cell_backward)(
     ptrdiff_t batch, ptrdiff_t hidden, const REAL *peephole, REAL *gates,
     const REAL *c_prev, const REAL *c, const REAL *act_c, const REAL *dh,
     ptrdiff_t lddh, REAL *dc, REAL *dbias, REAL *dpeephole,
@@ -157,6 +262,11 @@ void FN(sklstm_cell_backward)(
      * IN the gradient reaching c_t from the next step (zero at the last), OUT
      * the gradient reaching c_{t-1}. dbias (4H) and dpeephole (3H, with
      * peephole) accumulate over the batch. */
+    if (gate_activation == SKLSTM_SIGMOID && cell_activation == SKLSTM_TANH) {
+        FN(cell_backward_standard)(batch, hidden, peephole, gates, c_prev, c, act_c,
+                                   dh, lddh, dc, dbias, dpeephole);
+        return;
+    }
     const ptrdiff_t H = hidden;
     for (ptrdiff_t b = 0; b < batch; b++) {
         REAL *z = gates + b * 4 * H;
@@ -194,111 +304,68 @@ void FN(sklstm_cell_backward)(
     }
 }
 
-void FN(sklstm_activate)(ptrdiff_t n, int activation, REAL *x)
+/* One loop per activation, so that each is free of the switch and
+ * vectorizes. */
+TARGET static void FN(activate)(ptrdiff_t n, int activation, REAL *restrict x)
 {
-    for (ptrdiff_t p = 0; p < n; p++) x[p] = FN(act)(activation, x[p]);
-}
-
-/* splitmix64's finalizer: a bijective hash with good avalanche. */
-static inline uint64_t FN(hash)(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= UINT64_C(0xbf58476d1ce4e5b9);
-    x ^= x >> 27;
-    x *= UINT64_C(0x94d049bb133111eb);
-    return x ^ (x >> 31);
-}
-
-void FN(sklstm_dropout_mask)(
-    ptrdiff_t batch, ptrdiff_t width, const ptrdiff_t *samples, uint64_t seed,
-    uint64_t site, double rate, REAL *mask)
-{
-    /* Inverted dropout: mask (batch, width) OUT holds 1 / (1 - rate) or 0.
-     * Each value is a hash of (seed, sample id, site, unit) and of nothing
-     * else, so masks do not depend on the chunk, the thread or the order of
-     * the minibatch: results stay bit-identical for any thread count. */
-    const REAL keep = (REAL)(1.0 / (1.0 - rate));
-    for (ptrdiff_t b = 0; b < batch; b++) {
-        uint64_t base = FN(hash)(seed ^ FN(hash)((uint64_t)samples[b] * UINT64_C(0x9e3779b97f4a7c15) + site));
-        for (ptrdiff_t u = 0; u < width; u++) {
-            double uniform = (double)(FN(hash)(base + (uint64_t)u) >> 11) * 0x1.0p-53;
-            mask[b * width + u] = uniform >= rate ? keep : (REAL)0;
-        }
+    switch (activation) {
+    case SKLSTM_RELU:
+        for (ptrdiff_t p = 0; p < n; p++) x[p] = FN(act)(SKLSTM_RELU, x[p]);
+        break;
+    case SKLSTM_IDENTITY:
+        break;
+    case SKLSTM_LOGISTIC:
+        for (ptrdiff_t p = 0; p < n; p++) x[p] = FN(act)(SKLSTM_LOGISTIC, x[p]);
+        break;
+    default:
+        for (ptrdiff_t p = 0; p < n; p++) x[p] = FN(act)(SKLSTM_TANH, x[p]);
     }
 }
 
-void FN(sklstm_activation_backward)(ptrdiff_t n, int activation, const REAL *y, REAL *dy)
+TARGET static void FN(activation_backward)(
+    ptrdiff_t n, int activation, const REAL *restrict y, REAL *restrict dy)
 {
     /* dy (OUT): the gradient after the activation, times its slope at y. */
-    for (ptrdiff_t p = 0; p < n; p++) dy[p] *= FN(act_slope)(activation, y[p]);
-}
-
-double FN(sklstm_loss)(
-    int loss, ptrdiff_t batch, ptrdiff_t n_outputs, const REAL *raw,
-    const REAL *y, const REAL *sample_weight, double scale, REAL *draw)
-{
-    /* raw (batch, n_outputs): the output layer before its link function.
-     * Returns sum_b w_b * loss_b; draw (OUT, may be NULL) receives
-     * scale * w_b * d loss_b / d raw. loss_b is 0.5 * the mean squared error over
-     * the outputs, the binary cross-entropy summed over the outputs, or the
-     * categorical cross-entropy (as in scikit-learn's MLP). */
-    const ptrdiff_t K = n_outputs;
-    double total = 0.0;
-    for (ptrdiff_t b = 0; b < batch; b++) {
-        const REAL *r = raw + b * K, *yb = y + b * K;
-        REAL *d = draw ? draw + b * K : NULL;
-        double w = sample_weight ? (double)sample_weight[b] : 1.0;
-        double lb = 0.0;
-        if (loss == SKLSTM_SQUARED_ERROR) {
-            for (ptrdiff_t k = 0; k < K; k++) {
-                double e = (double)r[k] - (double)yb[k];
-                lb += 0.5 * e * e / (double)K;
-                if (d) d[k] = (REAL)(scale * w * e / (double)K);
-            }
-        } else if (loss == SKLSTM_BINARY_LOG_LOSS) {
-            for (ptrdiff_t k = 0; k < K; k++) {
-                double x = r[k], t = yb[k];
-                lb += FN(softplus)(x) - t * x;
-                if (d) d[k] = (REAL)(scale * w * ((double)FN(sigmoid)(r[k]) - t));
-            }
-        } else {
-            double mx = r[0], sum_exp = 0.0, sum_y = 0.0;
-            for (ptrdiff_t k = 1; k < K; k++) mx = r[k] > mx ? r[k] : mx;
-            for (ptrdiff_t k = 0; k < K; k++) {
-                sum_exp += exp((double)r[k] - mx);
-                sum_y += yb[k];
-            }
-            double log_sum_exp = mx + log(sum_exp);
-            for (ptrdiff_t k = 0; k < K; k++) {
-                lb += (double)yb[k] * (log_sum_exp - (double)r[k]);
-                if (d) {
-                    double p = exp((double)r[k] - log_sum_exp);
-                    d[k] = (REAL)(scale * w * (p * sum_y - (double)yb[k]));
-                }
-            }
-        }
-        total += w * lb;
+    switch (activation) {
+    case SKLSTM_RELU:
+        for (ptrdiff_t p = 0; p < n; p++) dy[p] *= FN(act_slope)(SKLSTM_RELU, y[p]);
+        break;
+    case SKLSTM_IDENTITY:
+        break;
+    case SKLSTM_LOGISTIC:
+        for (ptrdiff_t p = 0; p < n; p++) dy[p] *= FN(act_slope)(SKLSTM_LOGISTIC, y[p]);
+        break;
+    default:
+        for (ptrdiff_t p = 0; p < n; p++) dy[p] *= FN(act_slope)(SKLSTM_TANH, y[p]);
     }
-    return total;
 }
 
-void FN(sklstm_sgd_update)(
-    ptrdiff_t n, REAL *params, const REAL *grad, REAL *velocity,
-    double learning_rate, double momentum, int nesterov)
+TARGET static void FN(sgd_update)(
+    ptrdiff_t n, REAL *restrict params, const REAL *restrict grad,
+    REAL *restrict velocity, double learning_rate, double momentum, int nesterov)
 {
     /* scikit-learn's SGDOptimizer: v = momentum * v - lr * g, then the step is
      * v, or momentum * v - lr * g with Nesterov's momentum. */
     const REAL lr = (REAL)learning_rate, mu = (REAL)momentum;
-    for (ptrdiff_t p = 0; p < n; p++) {
-        REAL v = mu * velocity[p] - lr * grad[p];
-        velocity[p] = v;
-        params[p] += nesterov ? mu * v - lr * grad[p] : v;
+    if (nesterov) {
+        for (ptrdiff_t p = 0; p < n; p++) {
+            REAL v = mu * velocity[p] - lr * grad[p];
+            velocity[p] = v;
+            params[p] += mu * v - lr * grad[p];
+        }
+    } else {
+        for (ptrdiff_t p = 0; p < n; p++) {
+            REAL v = mu * velocity[p] - lr * grad[p];
+            velocity[p] = v;
+            params[p] += v;
+        }
     }
 }
 
-void FN(sklstm_adam_update)(
-    ptrdiff_t n, REAL *params, const REAL *grad, REAL *m, REAL *v,
-    double learning_rate, double beta_1, double beta_2, double epsilon, long step)
+TARGET static void FN(adam_update)(
+    ptrdiff_t n, REAL *restrict params, const REAL *restrict grad, REAL *restrict m,
+    REAL *restrict v, double learning_rate, double beta_1, double beta_2,
+    double epsilon, long step)
 {
     /* scikit-learn's AdamOptimizer (Kingma & Ba 2014); step counts from 1. */
     const REAL b1 = (REAL)beta_1, b2 = (REAL)beta_2, eps = (REAL)epsilon;
@@ -314,8 +381,8 @@ void FN(sklstm_adam_update)(
     }
 }
 
-void FN(sklstm_rmsprop_update)(
-    ptrdiff_t n, REAL *params, const REAL *grad, REAL *v,
+TARGET static void FN(rmsprop_update)(
+    ptrdiff_t n, REAL *restrict params, const REAL *restrict grad, REAL *restrict v,
     double learning_rate, double rho, double epsilon)
 {
     /* RMSprop (Tieleman & Hinton 2012) in PyTorch's form. */

@@ -14,11 +14,11 @@
 # git tracks or would track (uncommitted changes included), built anew.
 #
 # Two passes: the whole suite with OMP_NUM_THREADS=2, then the malformed-input
-# catalogue, the property, training-defect, persistence, kernel, packed
-# recurrent GEMM and gradient tests with OMP_NUM_THREADS=1 (QUICK=1: this
-# second pass only). Any AddressSanitizer or UBSan report fails the run (either ends the test
-# process at its first report, which is then printed), and so does a failing
-# test. CI (.ci/run) runs both passes.
+# catalogue, the property, training-defect, persistence, kernel (on every
+# instruction-set path), packed GEMM and gradient tests with OMP_NUM_THREADS=1
+# (QUICK=1: this second pass only). Any AddressSanitizer or UBSan report fails
+# the run (either ends the test process at its first report, which is then
+# printed), and so does a failing test. CI (.ci/run) runs both passes.
 #
 # Run time on the 2-vCPU development machine (Xeon, otherwise idle): 210 s
 # (build 31 s, pass 1 126 s, pass 2 53 s); QUICK=1 86 s. The script prints
@@ -91,7 +91,8 @@ fi
 pass1=$SECONDS
 run_pass 1 tests/test_malformed_inputs.py tests/test_properties.py \
     tests/test_training_defects.py tests/test_persistence.py \
-    tests/test_kernels.py tests/test_recurrent_gemm.py tests/test_gradients.py
+    tests/test_kernels.py tests/test_kernels_isa.py tests/test_recurrent_gemm.py \
+    tests/test_gradients.py
 pass2=$SECONDS
 
 pattern="runtime error:|ERROR: AddressSanitizer|SUMMARY: (Address|UndefinedBehavior)Sanitizer"
