@@ -74,7 +74,8 @@ extra_compile_args = ([] if sys.platform == "win32"
 extensions = [
     Extension(
         "sklstm._engine",
-        sources=["sklstm/_engine.pyx", "src_c/kernels.c", "src_c/dispatch.c"],
+        sources=["sklstm/_engine.pyx", "src_c/kernels.c", "src_c/dispatch.c",
+                 "src_c/threads.c"],
         include_dirs=["src_c", np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
         extra_compile_args=extra_compile_args,

@@ -5,14 +5,17 @@ import os
 from threadpoolctl import threadpool_info
 
 from . import _engine
+from ._network import n_threads
 
 
 def show_config(file=None):
     """Print how sklstm was built and what it runs on.
 
     Reports whether the engine was compiled with OpenMP, the number of threads
-    it uses now (``OMP_NUM_THREADS`` and threadpoolctl set it), and the BLAS
-    library behind scipy's ``cython_blas`` that runs its matrix products.
+    it uses by default now (``OMP_NUM_THREADS`` and threadpoolctl set it, at
+    most the CPUs the process may use; the estimators' ``n_jobs`` overrides
+    it), and the BLAS library behind scipy's ``cython_blas`` that runs its
+    matrix products.
 
     Parameters
     ----------
@@ -42,7 +45,7 @@ def show_config(file=None):
     blas = scipy_blas or blas
     config = {
         "openmp": _engine.openmp_enabled(),
-        "n_threads": _engine.max_threads(),
+        "n_threads": n_threads(),
         "blas": blas,
     }
     lines = [
