@@ -1110,6 +1110,10 @@ cdef class ThreadPolicy:
         """Whether the next minibatch would run in parallel (if large enough)."""
         return bool(sklstm_policy_parallel(&self.policy))
 
+    def record(self, bint in_parallel, double flops, double seconds):
+        """Record a minibatch's timing, as the engine does (for tests)."""
+        sklstm_policy_record(&self.policy, in_parallel, flops, seconds)
+
     def __reduce__(self):
         # Timings describe this machine now: a copy starts afresh.
         return ThreadPolicy, ()

@@ -62,7 +62,12 @@ class _SingleThreadedBLAS:
     code of the process run single-threaded too. It calls threadpoolctl's
     controllers of the loaded BLAS libraries directly (~3 us) rather than
     through ThreadpoolController.limit (~13 us), as predict may run per
-    sequence."""
+    sequence, and their unguarded setter where there is one: threadpoolctl
+    3.8 ignores a thread count set by any Python thread but the first that
+    set one (its own guard against threads fighting over a process-wide
+    setting), which left BLAS multi-threaded inside the engine's threads
+    when predict ran in a thread of its own; this guard coordinates the
+    threads itself."""
 
     def __enter__(self):
         global _blas_libraries, _blas_users, _blas_saved
@@ -71,11 +76,11 @@ class _SingleThreadedBLAS:
                 if _blas_libraries is None:
                     _blas_libraries = ThreadpoolController().select(
                         user_api="blas").lib_controllers
-                _blas_saved = tuple((lib, lib.get_num_threads())
+                _blas_saved = tuple((_setter(lib), lib.get_num_threads())
                                     for lib in _blas_libraries)
-                for lib, n in _blas_saved:
+                for set_num_threads, n in _blas_saved:
                     if n != 1:
-                        lib.set_num_threads(1)
+                        set_num_threads(1)
             _blas_users += 1
         return self
 
@@ -84,11 +89,16 @@ class _SingleThreadedBLAS:
         with _blas_lock:
             _blas_users -= 1
             if _blas_users == 0:
-                for lib, n in _blas_saved:
+                for set_num_threads, n in _blas_saved:
                     if n != 1:
-                        lib.set_num_threads(n)
+                        set_num_threads(n)
                 _blas_saved = ()
         return False
+
+
+def _setter(lib):
+    """The function that sets a threadpoolctl controller's thread count."""
+    return getattr(lib, "_real_set_num_threads", lib.set_num_threads)
 
 
 def _cpu_count():
