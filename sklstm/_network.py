@@ -101,14 +101,18 @@ def _setter(lib):
     return getattr(lib, "_real_set_num_threads", lib.set_num_threads)
 
 
-def _cpu_count():
-    """CPUs this process may use: its affinity mask and cgroup quota (joblib's
-    count, as scikit-learn's)."""
-    return max(1, cpu_count())
+# CPUs this process may use: its affinity mask and cgroup quota (joblib's
+# count, as scikit-learn's). Read once: it takes ~90 us, and prediction may
+# run per sequence.
+_CPU_COUNT = max(1, cpu_count())
 
+# OpenMP read OMP_NUM_THREADS when it loaded (with the engine, before this
+# module): a value set since changes nothing.
+_OMP_NUM_THREADS_SET = bool(os.environ.get("OMP_NUM_THREADS"))
+_OPENMP = _engine.openmp_enabled()
 
 # Concurrent calls into the engine share one budget of threads: the CPUs.
-_engine.set_thread_budget(_cpu_count())
+_engine.set_thread_budget(_CPU_COUNT)
 
 
 def n_threads(n_jobs=None):
@@ -124,11 +128,11 @@ def n_threads(n_jobs=None):
     """
     if n_jobs is not None and (isinstance(n_jobs, bool) or index(n_jobs) == 0):
         raise ValueError(f"n_jobs must be a nonzero int or None, got {n_jobs!r}.")
-    if not _engine.openmp_enabled():
+    if not _OPENMP:
         return 1
     limit = _engine.max_threads()
-    if not os.environ.get("OMP_NUM_THREADS"):
-        limit = min(limit, _cpu_count())
+    if not _OMP_NUM_THREADS_SET:
+        limit = min(limit, _CPU_COUNT)
     if n_jobs is None:
         return limit
     if n_jobs < 0:
