@@ -81,7 +81,7 @@ extensions = [
     Extension(
         "sklstm._engine",
         sources=["sklstm/_engine.pyx", "src_c/kernels.c", "src_c/dispatch.c",
-                 "src_c/recurrent_gemm.c"],
+                 "src_c/recurrent_gemm.c", "src_c/threads.c"],
         include_dirs=["src_c", np.get_include()],
         # A changed header or template rebuilds the C files that include it.
         depends=sorted(glob.glob("src_c/*.h")),

@@ -38,6 +38,38 @@ def _check_engine_built():
 _check_engine_built()
 del _check_engine_built
 
+
+def _load_engine_with_passive_waits():
+    """Import the engine with OpenMP's threads set to wait passively.
+
+    GNU libgomp spins a waiting thread for 300,000 iterations (milliseconds)
+    by default, at every barrier and between parallel regions. On a machine
+    whose cores are busy, the spinning thread takes the core from the thread
+    it waits for: on 2 vCPUs loaded by other processes (load average 6.7),
+    an epoch of the small benchmark shape forced to 2 threads took 4.5x the
+    1-thread time with the default spin and 1.2x with
+    OMP_WAIT_POLICY=PASSIVE (docs/threads.rst). The runtime reads the setting
+    once, when it loads, which is when the engine is imported; so it is set
+    for that moment only (unless the user has set OMP_WAIT_POLICY or
+    GOMP_SPINCOUNT, which then win) and removed again: child processes and
+    other libraries see the environment unchanged. If another module has
+    loaded the same OpenMP runtime before, it keeps its setting.
+    """
+    import os
+
+    set_here = not ({"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"} & set(os.environ))
+    if set_here:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        from . import _engine  # noqa: F401
+    finally:
+        if set_here:
+            os.environ.pop("OMP_WAIT_POLICY", None)
+
+
+_load_engine_with_passive_waits()
+del _load_engine_with_passive_waits
+
 # noqa: E402 below: the engine check comes first.
 from ._config import _check_forced_isa, show_config  # noqa: E402
 from ._estimators import LSTMClassifier, LSTMRegressor  # noqa: E402

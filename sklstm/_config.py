@@ -6,17 +6,19 @@ import warnings
 from threadpoolctl import threadpool_info
 
 from . import _engine
+from ._network import n_threads
 
 
 def show_config(file=None):
     """Print how sklstm was built and what it runs on.
 
     Reports whether the engine was compiled with OpenMP, the number of threads
-    it uses now (``OMP_NUM_THREADS`` and threadpoolctl set it), the instruction
-    set of its own kernels (the best this CPU runs, of AVX-512, AVX2 with FMA
-    and portable C; the environment variable ``SKLSTM_ISA`` forces one), and
-    the BLAS library behind scipy's ``cython_blas`` that runs its weight
-    products.
+    it uses by default now (``OMP_NUM_THREADS`` and threadpoolctl set it, at
+    most the CPUs the process may use; the estimators' ``n_jobs`` overrides
+    it), the instruction set of its own kernels (the best this CPU runs, of
+    AVX-512, AVX2 with FMA and portable C; the environment variable
+    ``SKLSTM_ISA`` forces one), and the BLAS library behind scipy's
+    ``cython_blas`` that runs its weight products.
 
     Parameters
     ----------
@@ -47,7 +49,7 @@ def show_config(file=None):
     blas = scipy_blas or blas
     config = {
         "openmp": _engine.openmp_enabled(),
-        "n_threads": _engine.max_threads(),
+        "n_threads": n_threads(),
         "isa": _engine.isa(),
         "isa_supported": _engine.isa_supported(),
         "blas": blas,

@@ -86,6 +86,24 @@ cdef extern from "sklstm_kernels.h" nogil:
                                  double, double, double)
 
 
+cdef extern from "threads.h" nogil:
+    ctypedef struct sklstm_thread_policy:
+        pass
+    void sklstm_threads_set_budget(int)
+    int sklstm_threads_budget()
+    int sklstm_threads_acquire(int)
+    void sklstm_threads_release(int)
+    int sklstm_threads_in_use()
+    int sklstm_threads_crowded()
+    Py_ssize_t sklstm_threads_claim(Py_ssize_t *)
+    int sklstm_threads_set_mode(int)
+    int sklstm_threads_mode()
+    void sklstm_policy_init(sklstm_thread_policy *)
+    int sklstm_policy_parallel(const sklstm_thread_policy *)
+    void sklstm_policy_record(sklstm_thread_policy *, int, double, double)
+    double sklstm_threads_now()
+
+
 # Ctrl-C during a pass. Python runs signal handlers only in its main thread
 # and with the GIL, which the passes release; so the calling thread (OpenMP's
 # thread 0), when it is Python's main thread, takes the GIL every
@@ -220,6 +238,13 @@ EXPORTED_MAX_LAYERS, EXPORTED_MAX_DENSE = MAX_LAYERS, MAX_DENSE
 # an OpenMP fork/join costs microseconds on an idle machine and milliseconds
 # when another process holds a core, while the work is only tens of them.
 cdef double PARALLEL_MIN_FLOPS = 4e6
+
+# Gradient sums (parameters times chunks beyond the first) from which the
+# chunk gradients are summed on the minibatch's threads, in blocks of
+# SUM_BLOCK parameters.
+cdef double PARALLEL_MIN_SUMS = 1 << 20
+cdef enum:
+    SUM_BLOCK = 8192
 
 ctypedef struct Net:
     const Py_ssize_t *layout
@@ -1080,16 +1105,21 @@ cdef double _minibatch(
     double *chunk_loss,  # OUT: one per chunk
     floating *out,      # OUT: outputs or features, or NULL
     bint features,
+    sklstm_thread_policy *policy,  # this fit's serial/parallel timings, or NULL
 ) noexcept nogil:
-    """Forward (and, with `grads`, backward) pass of one minibatch, chunks in
-    parallel. Returns the mean loss (with scikit-learn MLP's L2 term,
-    0.5 * alpha * ||W||^2 / the minibatch's weight, see `mass`) and leaves its
+    """Forward (and, with `grads`, backward) pass of one minibatch, on weights
+    packed once, chunks in parallel where that pays (src_c/threads.h).
+    Returns the mean loss (with scikit-learn MLP's L2 term, 0.5 * alpha *
+    ||W||^2 / the minibatch's weight, see `mass`) and leaves its
     gradient, clipped to a global norm of at most `clip_norm` (when > 0), in
     grads[:n_params]."""
     cdef:
         Py_ssize_t n_chunks = (n_batch + chunk_size - 1) // chunk_size
         Py_ssize_t c, p, t, steps = 0, n_params = net.n_params
-        Py_ssize_t tid
+        Py_ssize_t tid, next_chunk = 0
+        int team = 1
+        bint timed
+        double flops, started = 0
         double total_weight = 0, scale = 0, loss = 0, penalty = 0, norm = 0
         double mass = 0
         floating acc
@@ -1118,9 +1148,22 @@ cdef double _minibatch(
         mass = total_weight * n_batch / (steps if net.per_step else n_batch)
 
     _pack_weights(net, pk, params, grads != NULL, packed)
-    if _flops(net, steps) < PARALLEL_MIN_FLOPS:
-        n_threads = 1
-    if n_chunks == 1 or n_threads == 1:
+    # Threads only where they pay: enough work to amortize a fork/join, more
+    # than one chunk, threads left in the process-wide budget, and (in a fit)
+    # parallel minibatches measured faster than serial ones on this machine
+    # as it is loaded now. A serial pass holds its one thread of the budget
+    # too, so that the helpers of a concurrent call see the process crowded.
+    flops = _flops(net, steps)
+    timed = (policy != NULL and flops >= PARALLEL_MIN_FLOPS and n_chunks > 1
+             and n_threads > 1)
+    if (flops >= PARALLEL_MIN_FLOPS and n_chunks > 1 and n_threads > 1
+            and sklstm_policy_parallel(policy)):
+        team = sklstm_threads_acquire(min(n_threads, n_chunks))
+    else:
+        team = sklstm_threads_acquire(1)
+    if timed:
+        started = sklstm_threads_now()
+    if team == 1:
         for c in range(n_chunks):
             chunk_loss[c] = _chunk_pass(
                 net, train, params, pk, packed, X, starts, lengths, Y, weights,
@@ -1128,19 +1171,45 @@ cdef double _minibatch(
                 scale, ws, index_ws, grads + c * n_params if grads != NULL else NULL,
                 out, features, True)
     else:
-        # Dynamic: the calling thread, which polls for signals, keeps taking
-        # chunks until none is left rather than wait for the others (and a
-        # thread that another process slows takes fewer). Each chunk writes
-        # its own results, so the schedule leaves them bit-identical.
-        with parallel(num_threads=min(n_threads, n_chunks)):
+        # A chunk goes to whichever thread claims it next: the calling thread,
+        # which polls for signals, keeps claiming until none is left, and a
+        # helper leaves when the engine's calls hold more threads than the
+        # budget (another Python thread has entered the engine). Each chunk
+        # writes its own results, so the schedule leaves them bit-identical.
+        with parallel(num_threads=team):
             tid = omp_get_thread_num()
-            for c in prange(n_chunks, schedule='dynamic'):
+            c = sklstm_threads_claim(&next_chunk)
+            while c < n_chunks:
                 chunk_loss[c] = _chunk_pass(
                     net, train, params, pk, packed, X, starts, lengths, Y, weights,
                     samples + c * chunk_size, min(chunk_size, n_batch - c * chunk_size),
                     scale, ws + tid * ws_size, index_ws + tid * index_size,
                     grads + c * n_params if grads != NULL else NULL, out, features,
                     tid == 0)
+                if tid != 0 and sklstm_threads_crowded():
+                    break
+                c = sklstm_threads_claim(&next_chunk)
+    if timed:
+        sklstm_policy_record(policy, team > 1, flops, sklstm_threads_now() - started)
+
+    # Sum the chunk gradients in chunk order, whatever thread computed them:
+    # on the minibatch's team when the sums are many (a few ms), in blocks
+    # that go to whichever thread is free.
+    if grads != NULL and n_chunks > 1 and not train.poll.stop:
+        if team > 1 and n_params * (n_chunks - 1) >= PARALLEL_MIN_SUMS:
+            for p in prange(n_params, schedule='dynamic', chunksize=SUM_BLOCK,
+                            num_threads=team):
+                acc = grads[p]
+                for c in range(1, n_chunks):
+                    acc = acc + grads[c * n_params + p]
+                grads[p] = acc
+        else:
+            for p in range(n_params):
+                acc = grads[p]
+                for c in range(1, n_chunks):
+                    acc = acc + grads[c * n_params + p]
+                grads[p] = acc
+    sklstm_threads_release(team)
 
     if Y == NULL or train.poll.stop:
         return 0
@@ -1153,14 +1222,6 @@ cdef double _minibatch(
         loss += 0.5 * alpha * penalty / mass
     if grads == NULL:
         return loss
-
-    # Sum the chunk gradients in chunk order, whatever thread computed them.
-    if n_chunks > 1:
-        for p in prange(n_params, schedule='static', num_threads=n_threads):
-            acc = grads[p]
-            for c in range(1, n_chunks):
-                acc = acc + grads[c * n_params + p]
-            grads[p] = acc
 
     if alpha > 0 and mass > 0:
         factor = <floating> (alpha / mass)
@@ -1302,6 +1363,60 @@ def max_threads():
     return omp_get_max_threads()
 
 
+THREAD_MODES = ("adaptive", "parallel", "serial")
+
+
+cdef class ThreadPolicy:
+    """A fit's timings of serial and parallel minibatches, from which the
+    engine picks the faster kind (src_c/threads.h). One fit uses it at a
+    time; results do not depend on it."""
+    cdef sklstm_thread_policy policy
+
+    def __cinit__(self):
+        sklstm_policy_init(&self.policy)
+
+    def parallel(self):
+        """Whether the next minibatch would run in parallel (if large enough)."""
+        return bool(sklstm_policy_parallel(&self.policy))
+
+    def record(self, bint in_parallel, double flops, double seconds):
+        """Record a minibatch's timing, as the engine does (for tests)."""
+        sklstm_policy_record(&self.policy, in_parallel, flops, seconds)
+
+    def __reduce__(self):
+        # Timings describe this machine now: a copy starts afresh.
+        return ThreadPolicy, ()
+
+
+def thread_budget():
+    """Threads the engine may run at once over all concurrent calls."""
+    return sklstm_threads_budget()
+
+
+def set_thread_budget(int n_threads):
+    """Set the process-wide thread budget (at least 1)."""
+    sklstm_threads_set_budget(n_threads)
+
+
+def threads_in_use():
+    """Threads that calls into the engine hold now."""
+    return sklstm_threads_in_use()
+
+
+def thread_mode():
+    """"adaptive" (time serial and parallel minibatches, keep the faster),
+    "parallel" (whenever the work is large enough) or "serial"; the
+    environment variable SKLSTM_THREADS sets it at import."""
+    return THREAD_MODES[sklstm_threads_mode()]
+
+
+def set_thread_mode(name):
+    """Set the thread mode (tests force "parallel"); returns the previous one."""
+    previous = thread_mode()
+    sklstm_threads_set_mode(THREAD_MODES.index(name))
+    return previous
+
+
 # The Python entry points take sequences end to end: X of shape
 # (total steps, n_inputs) and, for each sequence, its first row (`starts`) and
 # its number of steps (`lengths`). A 3D array (n, T, D) is the special case
@@ -1366,18 +1481,19 @@ def forward(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef sklstm_poll poll
     cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
-    cdef _Buffers buffers = _Buffers(layout, 0, 0, np.max(lengths), n, chunk_size, n_threads,
-                       np.asarray(params).dtype, False)
+    cdef _Buffers buffers = _Buffers(layout, 0, 0, np.max(lengths), n, chunk_size,
+                                     n_threads, np.asarray(params).dtype, False)
     cdef floating[::1] ws = buffers.ws, packed = buffers.packed
     cdef Py_ssize_t[::1] index_ws = buffers.index_ws
     cdef double[::1] chunk_loss = buffers.chunk_loss
     cdef Py_ssize_t ws_size = buffers.ws_size, index_size = buffers.index_size
     _start_poll(&train, &poll)
     with nogil:
-        _minibatch(&net, &train, &params[0], &buffers.pk, &packed[0], &X[0, 0], &starts[0], &lengths[0],
+        _minibatch(&net, &train, &params[0], &buffers.pk, &packed[0], &X[0, 0],
+                           &starts[0], &lengths[0],
                    NULL, NULL, &samples[0], n, chunk_size, 0, 0, n_threads,
                    &ws[0], ws_size, &index_ws[0], index_size, NULL, &chunk_loss[0],
-                   &out[0], features)
+                   &out[0], features, NULL)
     sklstm_poll_raise(&poll)
 
 
@@ -1395,8 +1511,9 @@ def loss_gradient(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef sklstm_poll poll
     cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
-    cdef _Buffers buffers = _Buffers(layout, dropout, recurrent_dropout, np.max(lengths), n,
-                       chunk_size, n_threads, np.asarray(params).dtype, True)
+    cdef _Buffers buffers = _Buffers(layout, dropout, recurrent_dropout, np.max(lengths),
+                                     n, chunk_size, n_threads, np.asarray(params).dtype,
+                                     True)
     cdef floating[::1] ws = buffers.ws, grads = buffers.grads, packed = buffers.packed
     cdef Py_ssize_t[::1] index_ws = buffers.index_ws
     cdef double[::1] chunk_loss = buffers.chunk_loss
@@ -1407,10 +1524,11 @@ def loss_gradient(const Py_ssize_t[::1] layout, const floating[::1] params,
         w = &weights[0]
     _start_poll(&train, &poll)
     with nogil:
-        value = _minibatch(&net, &train, &params[0], &buffers.pk, &packed[0], &X[0, 0], &starts[0], &lengths[0],
+        value = _minibatch(&net, &train, &params[0], &buffers.pk, &packed[0], &X[0, 0],
+                           &starts[0], &lengths[0],
                            &Y[0], w, &samples[0], n, chunk_size, alpha, clip_norm,
                            n_threads, &ws[0], ws_size, &index_ws[0], index_size,
-                           &grads[0], &chunk_loss[0], NULL, False)
+                           &grads[0], &chunk_loss[0], NULL, False, NULL)
     sklstm_poll_raise(&poll)
     grad[:] = grads[:net.n_params]
     return value
@@ -1427,8 +1545,8 @@ def loss(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef sklstm_poll poll
     cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
-    cdef _Buffers buffers = _Buffers(layout, 0, 0, np.max(lengths), n, chunk_size, n_threads,
-                       np.asarray(params).dtype, False)
+    cdef _Buffers buffers = _Buffers(layout, 0, 0, np.max(lengths), n, chunk_size,
+                                     n_threads, np.asarray(params).dtype, False)
     cdef floating[::1] ws = buffers.ws, packed = buffers.packed
     cdef Py_ssize_t[::1] index_ws = buffers.index_ws
     cdef double[::1] chunk_loss = buffers.chunk_loss
@@ -1439,10 +1557,11 @@ def loss(const Py_ssize_t[::1] layout, const floating[::1] params,
         w = &weights[0]
     _start_poll(&train, &poll)
     with nogil:
-        value = _minibatch(&net, &train, &params[0], &buffers.pk, &packed[0], &X[0, 0], &starts[0], &lengths[0],
+        value = _minibatch(&net, &train, &params[0], &buffers.pk, &packed[0], &X[0, 0],
+                           &starts[0], &lengths[0],
                            &Y[0], w, &samples[0], n, chunk_size, alpha, 0, n_threads,
                            &ws[0], ws_size, &index_ws[0], index_size, NULL,
-                           &chunk_loss[0], NULL, False)
+                           &chunk_loss[0], NULL, False, NULL)
     sklstm_poll_raise(&poll)
     return value
 
@@ -1456,10 +1575,11 @@ def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
                 int solver, double learning_rate, double momentum, bint nesterov,
                 double beta_1, double beta_2, double epsilon, double rho,
                 floating[::1] state_1, floating[::1] state_2, long[::1] step,
-                Py_ssize_t chunk_size, int n_threads):
+                Py_ssize_t chunk_size, int n_threads, ThreadPolicy policy=None):
     """One pass over the sequences in `order`, in minibatches, each followed
     by an optimizer update, without returning to Python; `step` counts the
-    updates.
+    updates. `policy` keeps a fit's serial and parallel timings from one
+    epoch to the next (None: each minibatch may run in parallel).
 
     Ctrl-C (a signal whose Python handler raises) stops the pass within a
     timestep and raises, leaving the parameters and optimizer state of the
@@ -1474,24 +1594,29 @@ def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
     cdef Py_ssize_t n = order.shape[0], start = 0, n_batch
     cdef double total_loss = 0, batch_loss, first_loss = 0
     batch_size = max(1, min(batch_size, n))
-    cdef _Buffers buffers = _Buffers(layout, dropout, recurrent_dropout, np.max(lengths), batch_size,
-                       chunk_size, n_threads, np.asarray(params).dtype, True)
+    cdef _Buffers buffers = _Buffers(layout, dropout, recurrent_dropout, np.max(lengths),
+                                     batch_size, chunk_size, n_threads,
+                                     np.asarray(params).dtype, True)
     cdef floating[::1] ws = buffers.ws, grads = buffers.grads, packed = buffers.packed
     cdef Py_ssize_t[::1] index_ws = buffers.index_ws
     cdef double[::1] chunk_loss = buffers.chunk_loss
     cdef Py_ssize_t ws_size = buffers.ws_size, index_size = buffers.index_size
     cdef const floating *w = NULL
+    cdef sklstm_thread_policy *timings = NULL
     if weights is not None:
         w = &weights[0]
+    if policy is not None:
+        timings = &policy.policy
     _start_poll(&train, &poll)
     with nogil:
         while start < n:
             n_batch = min(batch_size, n - start)
             batch_loss = _minibatch(
-                &net, &train, &params[0], &buffers.pk, &packed[0], &X[0, 0], &starts[0], &lengths[0], &Y[0], w,
+                &net, &train, &params[0], &buffers.pk, &packed[0], &X[0, 0], &starts[0],
+                &lengths[0], &Y[0], w,
                 &order[start], n_batch, chunk_size, alpha, clip_norm, n_threads,
                 &ws[0], ws_size, &index_ws[0], index_size, &grads[0], &chunk_loss[0],
-                NULL, False)
+                NULL, False, timings)
             # A minibatch cut short by a signal leaves no update.
             if _interrupted(&train, True):
                 break

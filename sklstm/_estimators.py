@@ -234,6 +234,17 @@ _PARAMS_DOC = """
     dtype : {"float32", "float64"}, default="float32"
         Precision of the weights and of all computation. float32 is faster;
         float64 is there for precise work and gradient checks.
+
+    n_jobs : int or None, default=None
+        Threads of ``fit``, ``partial_fit``, ``predict``, ``predict_proba``,
+        ``transform`` and ``score``, in scikit-learn's convention: None (and
+        -1) is OpenMP's limit, which ``OMP_NUM_THREADS`` and threadpoolctl's
+        ``threadpool_limits(user_api="openmp")`` set, at most the CPUs the
+        process may use; ``-2`` all but one, and so on. The threads are an
+        upper bound: a minibatch runs in parallel only when it is large enough,
+        concurrent calls share the CPUs, and ``fit`` times serial and parallel
+        minibatches and keeps the faster, so that on a busy machine extra
+        threads cost little. Results are bit-identical for any value.
 """
 
 _CLASS_WEIGHT_DOC = """
@@ -384,6 +395,8 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         "rho": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "dtype": [StrOptions({"float32", "float64"})],
+        "n_jobs": [Interval(Integral, None, -1, closed="right"),
+                   Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -424,6 +437,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         rho=0.9,
         epsilon=1e-8,
         dtype="float32",
+        n_jobs=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.bidirectional = bidirectional
@@ -460,6 +474,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         self.rho = rho
         self.epsilon = epsilon
         self.dtype = dtype
+        self.n_jobs = n_jobs
 
     # -- what subclasses define ------------------------------------------------
 
@@ -759,7 +774,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         loss, first_loss = self._network.train_epoch(
             self._params, data, Y, weights, order, batch_size, self._optimizer,
             alpha=self.alpha, clip_norm=self.clip_norm or 0.0, dropout=self.dropout,
-            recurrent_dropout=self.recurrent_dropout, seed=seed)
+            recurrent_dropout=self.recurrent_dropout, seed=seed, n_jobs=self.n_jobs)
         self.n_iter_ += 1
         self.t_ += n_samples
         self.loss_ = loss
@@ -771,10 +786,12 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         message = f"Epoch {self.n_iter_}, loss = {loss:.8f}"
         if validation is not None:
             data_val, Y_val, w_val = validation
-            raw = self._network.forward(self._params, data_val).astype(np.float64)
+            raw = self._network.forward(self._params, data_val,
+                                        n_jobs=self.n_jobs).astype(np.float64)
             self.validation_scores_.append(self._score_rows(Y_val, raw, w_val))
             self.validation_loss_curve_.append(self._network.loss(
-                self._params, data_val, Y_val, w_val, alpha=self.alpha))
+                self._params, data_val, Y_val, w_val, alpha=self.alpha,
+                n_jobs=self.n_jobs))
             message += (f", validation score = {self.validation_scores_[-1]:.6f}, "
                         f"validation loss = {self.validation_loss_curve_[-1]:.8f}")
         if self.verbose:
@@ -1008,7 +1025,8 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         row per sequence or per step."""
         check_is_fitted(self, "_params")
         data = self._check_X(X, reset=False, y=y)
-        raw = self._network.forward(self._params, data).astype(np.float64)
+        raw = self._network.forward(self._params, data,
+                                    n_jobs=self.n_jobs).astype(np.float64)
         self._check_finite_outputs(raw, data)
         return data, raw
 
@@ -1084,7 +1102,8 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         """
         check_is_fitted(self, "_params")
         data = self._check_X(X, reset=False)
-        rows = self._network.features(self._params, data).astype(np.float64)
+        rows = self._network.features(self._params, data,
+                                      n_jobs=self.n_jobs).astype(np.float64)
         self._check_finite_outputs(rows, data)
         return self._per_sequence(data, rows)
 
@@ -1111,6 +1130,8 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         disagrees. Warns (InconsistentVersionWarning) when the state comes
         from other versions of sklstm or scikit-learn."""
         state = dict(state)
+        # Models saved before n_jobs existed run with the default threads.
+        state.setdefault("n_jobs", None)
         versions = (state.pop("_sklstm_version", "unknown"),
                     state.pop("_sklearn_version", "unknown"))
         if versions != (_sklstm_version(), sklearn_version):
@@ -1422,6 +1443,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         rho=0.9,
         epsilon=1e-8,
         dtype="float32",
+        n_jobs=None,
         class_weight=None,
     ):
         # The regressor's parameters plus class_weight; scikit-learn reads

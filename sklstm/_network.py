@@ -18,9 +18,12 @@ bidirectional layer outputs 2 H_l features, forward direction first.
 """
 
 import math
+import os
+import threading
 from operator import index
 
 import numpy as np
+from joblib import cpu_count
 from threadpoolctl import ThreadpoolController
 
 from . import _engine
@@ -39,34 +42,102 @@ PREDICT_CHUNK_SIZE = 64
 MAX_LAYERS = _engine.EXPORTED_MAX_LAYERS
 MAX_DENSE = _engine.EXPORTED_MAX_DENSE
 
+# The BLAS guard's state, shared by all threads: the libraries' controllers,
+# how many calls are inside the guard, and the thread counts the first of
+# them found (restored by the last to leave).
+_blas_lock = threading.Lock()
 _blas_libraries = None
+_blas_users = 0
+_blas_saved = ()
 
 
 class _SingleThreadedBLAS:
     """Context in which BLAS runs on one thread: the engine's own OpenMP
     threads call it, and nested BLAS threads would oversubscribe the CPU (the
-    approach of scikit-learn's KMeans). It calls threadpoolctl's controllers
-    of the loaded BLAS libraries directly (~3 us) rather than through
-    ThreadpoolController.limit (~13 us), as predict may run per sequence."""
+    approach of scikit-learn's KMeans). BLAS's thread count is a process-wide
+    setting, so the guard is shared by all Python threads: the first to enter
+    saves the counts and sets 1, the last to leave restores them, and a
+    thread that enters while others are inside finds BLAS at 1 already.
+    Nested and concurrent uses are safe; BLAS calls made meanwhile by other
+    code of the process run single-threaded too. It calls threadpoolctl's
+    controllers of the loaded BLAS libraries directly (~3 us) rather than
+    through ThreadpoolController.limit (~13 us), as predict may run per
+    sequence, and their unguarded setter where there is one: threadpoolctl
+    3.8 ignores a thread count set by any Python thread but the first that
+    set one (its own guard against threads fighting over a process-wide
+    setting), which left BLAS multi-threaded inside the engine's threads
+    when predict ran in a thread of its own; this guard coordinates the
+    threads itself."""
 
     def __enter__(self):
-        global _blas_libraries
-        if _blas_libraries is None:
-            _blas_libraries = ThreadpoolController().select(user_api="blas").lib_controllers
-        self._saved = [(lib, lib.get_num_threads()) for lib in _blas_libraries]
-        for lib, _ in self._saved:
-            lib.set_num_threads(1)
+        global _blas_libraries, _blas_users, _blas_saved
+        with _blas_lock:
+            if _blas_users == 0:
+                if _blas_libraries is None:
+                    _blas_libraries = ThreadpoolController().select(
+                        user_api="blas").lib_controllers
+                _blas_saved = tuple((_setter(lib), lib.get_num_threads())
+                                    for lib in _blas_libraries)
+                for set_num_threads, n in _blas_saved:
+                    if n != 1:
+                        set_num_threads(1)
+            _blas_users += 1
+        return self
 
     def __exit__(self, *exc_info):
-        for lib, n_threads in self._saved:
-            lib.set_num_threads(n_threads)
+        global _blas_users, _blas_saved
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                for set_num_threads, n in _blas_saved:
+                    if n != 1:
+                        set_num_threads(n)
+                _blas_saved = ()
         return False
 
 
-def n_threads():
-    """Threads the engine uses: OpenMP's limit, which honours OMP_NUM_THREADS
-    and threadpoolctl's ``threadpool_limits(user_api="openmp")``."""
-    return _engine.max_threads()
+def _setter(lib):
+    """The function that sets a threadpoolctl controller's thread count."""
+    return getattr(lib, "_real_set_num_threads", lib.set_num_threads)
+
+
+# CPUs this process may use: its affinity mask and cgroup quota (joblib's
+# count, as scikit-learn's). Read once: it takes ~90 us, and prediction may
+# run per sequence.
+_CPU_COUNT = max(1, cpu_count())
+
+# OpenMP read OMP_NUM_THREADS when it loaded (with the engine, before this
+# module): a value set since changes nothing.
+_OMP_NUM_THREADS_SET = bool(os.environ.get("OMP_NUM_THREADS"))
+_OPENMP = _engine.openmp_enabled()
+
+# Concurrent calls into the engine share one budget of threads: the CPUs.
+_engine.set_thread_budget(_CPU_COUNT)
+
+
+def n_threads(n_jobs=None):
+    """Threads the engine may use for `n_jobs`, scikit-learn's convention (as
+    ``sklearn.utils._openmp_helpers._openmp_effective_n_threads``).
+
+    None is OpenMP's limit, which honours OMP_NUM_THREADS and threadpoolctl's
+    ``threadpool_limits(user_api="openmp")``, capped by the CPUs the process
+    may use unless OMP_NUM_THREADS is set; -1 is the same, and a negative
+    count ``n`` leaves ``-n - 1`` of them out. A positive count is taken as
+    given (the engine's budget still holds all concurrent calls to the CPU
+    count). 1 without OpenMP.
+    """
+    if n_jobs is not None and (isinstance(n_jobs, bool) or index(n_jobs) == 0):
+        raise ValueError(f"n_jobs must be a nonzero int or None, got {n_jobs!r}.")
+    if not _OPENMP:
+        return 1
+    limit = _engine.max_threads()
+    if not _OMP_NUM_THREADS_SET:
+        limit = min(limit, _CPU_COUNT)
+    if n_jobs is None:
+        return limit
+    if n_jobs < 0:
+        return max(1, limit + 1 + n_jobs)
+    return int(n_jobs)
 
 
 class Network:
@@ -185,6 +256,14 @@ class Network:
             layout += [size, at("dense_weight", j), at("dense_bias", j)]
         self.layout = np.asarray(layout, dtype=np.intp)
 
+    def _thread_policy(self):
+        """The timings of this network's fit (src_c/threads.h): made on first
+        use, never pickled, reset with the network."""
+        policy = self.__dict__.get("_policy")
+        if policy is None:
+            policy = self._policy = _engine.ThreadPolicy()
+        return policy
+
     def config(self):
         """The arguments that rebuild this network, ``Network(**config)``: plain
         Python values, which is how pickles and skops files store a network
@@ -269,29 +348,30 @@ class Network:
         if optimizer is not None:
             optimizer.check(self.n_params, params.dtype)
 
-    def forward(self, params, data):
+    def forward(self, params, data, *, n_jobs=None):
         """Outputs of the network for SequenceData `data`, before the link
         function: (n_samples, n_outputs), or per step (total steps, n_outputs)
-        aligned with ``data.values``."""
+        aligned with ``data.values``. `n_jobs` as in n_threads."""
         self._check_call(params, data)
         out = np.empty((self._rows(data), self.n_outputs), dtype=params.dtype)
         with _SingleThreadedBLAS():
             _engine.forward(self.layout, params, data.values, data.starts, data.lengths,
-                            out.reshape(-1), False, PREDICT_CHUNK_SIZE, n_threads())
+                            out.reshape(-1), False, PREDICT_CHUNK_SIZE, n_threads(n_jobs))
         return out
 
-    def features(self, params, data):
+    def features(self, params, data, *, n_jobs=None):
         """The head's input: the final LSTM states (n_samples, n_features_out),
         or every step's (total steps, n_features_out)."""
         self._check_call(params, data)
         out = np.empty((self._rows(data), self.n_features_out), dtype=params.dtype)
         with _SingleThreadedBLAS():
             _engine.forward(self.layout, params, data.values, data.starts, data.lengths,
-                            out.reshape(-1), True, PREDICT_CHUNK_SIZE, n_threads())
+                            out.reshape(-1), True, PREDICT_CHUNK_SIZE, n_threads(n_jobs))
         return out
 
     def loss_gradient(self, params, data, Y, weights=None, *, alpha=0.0,
-                      clip_norm=0.0, dropout=0.0, recurrent_dropout=0.0, seed=0):
+                      clip_norm=0.0, dropout=0.0, recurrent_dropout=0.0, seed=0,
+                      n_jobs=None):
         """Mean loss over (data, Y) taken as one minibatch, L2 term included,
         and its gradient with respect to ``params`` (clipped when
         ``clip_norm``). Y and weights have a row per sequence, or per step."""
@@ -301,23 +381,24 @@ class Network:
             loss = _engine.loss_gradient(
                 self.layout, params, data.values, data.starts, data.lengths,
                 Y.reshape(-1), weights, grad, alpha, clip_norm, dropout,
-                recurrent_dropout, seed, CHUNK_SIZE, n_threads())
+                recurrent_dropout, seed, CHUNK_SIZE, n_threads(n_jobs))
         return loss, grad
 
-    def loss(self, params, data, Y, weights=None, *, alpha=0.0):
+    def loss(self, params, data, Y, weights=None, *, alpha=0.0, n_jobs=None):
         """Mean loss over (data, Y), L2 term included, from a forward pass."""
         self._check_call(params, data, Y, weights)
         with _SingleThreadedBLAS():
             return _engine.loss(self.layout, params, data.values, data.starts,
                                 data.lengths, Y.reshape(-1), weights, alpha,
-                                CHUNK_SIZE, n_threads())
+                                CHUNK_SIZE, n_threads(n_jobs))
 
     def train_epoch(self, params, data, Y, weights, order, batch_size, optimizer, *,
-                    alpha, clip_norm, dropout, recurrent_dropout, seed):
+                    alpha, clip_norm, dropout, recurrent_dropout, seed, n_jobs=None):
         """One epoch over the sequences in `order`, in minibatches; updates
         ``params`` and the optimizer's state in place. Returns the mean
         training loss and the loss of the first minibatch, computed before
-        any update."""
+        any update. The network keeps the timings from which the engine
+        chooses serial or parallel minibatches from one epoch to the next."""
         self._check_call(params, data, Y, weights, optimizer)
         if order.ndim != 1 or not 0 <= order.min() <= order.max() < data.n_samples:
             raise ValueError("The epoch's order must index the sequences.")
@@ -329,7 +410,7 @@ class Network:
                 optimizer.momentum, optimizer.nesterov,
                 optimizer.beta_1, optimizer.beta_2, optimizer.epsilon,
                 optimizer.rho, optimizer.state_1, optimizer.state_2,
-                optimizer.step, CHUNK_SIZE, n_threads())
+                optimizer.step, CHUNK_SIZE, n_threads(n_jobs), self._thread_policy())
         return total / len(order), first
 
 
