@@ -354,9 +354,10 @@ class Network:
         aligned with ``data.values``. `n_jobs` as in n_threads."""
         self._check_call(params, data)
         out = np.empty((self._rows(data), self.n_outputs), dtype=params.dtype)
-        with _SingleThreadedBLAS():
-            _engine.forward(self.layout, params, data.values, data.starts, data.lengths,
-                            out.reshape(-1), False, PREDICT_CHUNK_SIZE, n_threads(n_jobs))
+        # No BLAS guard: the forward pass's products all run on the engine's
+        # packed kernel, and it calls no BLAS.
+        _engine.forward(self.layout, params, data.values, data.starts, data.lengths,
+                        out.reshape(-1), False, PREDICT_CHUNK_SIZE, n_threads(n_jobs))
         return out
 
     def features(self, params, data, *, n_jobs=None):
@@ -364,9 +365,8 @@ class Network:
         or every step's (total steps, n_features_out)."""
         self._check_call(params, data)
         out = np.empty((self._rows(data), self.n_features_out), dtype=params.dtype)
-        with _SingleThreadedBLAS():
-            _engine.forward(self.layout, params, data.values, data.starts, data.lengths,
-                            out.reshape(-1), True, PREDICT_CHUNK_SIZE, n_threads(n_jobs))
+        _engine.forward(self.layout, params, data.values, data.starts, data.lengths,
+                        out.reshape(-1), True, PREDICT_CHUNK_SIZE, n_threads(n_jobs))
         return out
 
     def loss_gradient(self, params, data, Y, weights=None, *, alpha=0.0,
@@ -387,10 +387,8 @@ class Network:
     def loss(self, params, data, Y, weights=None, *, alpha=0.0, n_jobs=None):
         """Mean loss over (data, Y), L2 term included, from a forward pass."""
         self._check_call(params, data, Y, weights)
-        with _SingleThreadedBLAS():
-            return _engine.loss(self.layout, params, data.values, data.starts,
-                                data.lengths, Y.reshape(-1), weights, alpha,
-                                CHUNK_SIZE, n_threads(n_jobs))
+        return _engine.loss(self.layout, params, data.values, data.starts, data.lengths,
+                            Y.reshape(-1), weights, alpha, CHUNK_SIZE, n_threads(n_jobs))
 
     def train_epoch(self, params, data, Y, weights, order, batch_size, optimizer, *,
                     alpha, clip_norm, dropout, recurrent_dropout, seed, n_jobs=None):
