@@ -104,14 +104,6 @@ cdef extern from "threads.h" nogil:
     double sklstm_threads_now()
 
 
-# Ctrl-C during a pass. Python runs signal handlers only in its main thread
-# and with the GIL, which the passes release; so the calling thread (OpenMP's
-# thread 0), when it is Python's main thread, takes the GIL every
-# SKLSTM_POLL_SECONDS to run them. When one raises (KeyboardInterrupt), its
-# exception is kept and `stop` set; every thread sees `stop` at its next poll,
-# within a timestep, and the entry point raises the exception. The clock is
-# read every SKLSTM_POLL_EVERY polls only: a poll per timestep then costs a
-# few nanoseconds.
 # The per-step products, and every product of the forward pass, run on
 # weights packed once per minibatch (src_c/recurrent_gemm.h).
 cdef extern from "recurrent_gemm.h" nogil:
@@ -138,6 +130,14 @@ cdef extern from "recurrent_gemm.h" nogil:
                                    ptrdiff_t ldc, ptrdiff_t n_begin, ptrdiff_t n_end)
 
 
+# Ctrl-C during a pass. Python runs signal handlers only in its main thread
+# and with the GIL, which the passes release; so the calling thread (OpenMP's
+# thread 0), when it is Python's main thread, takes the GIL every
+# SKLSTM_POLL_SECONDS to run them. When one raises (KeyboardInterrupt), its
+# exception is kept and `stop` set; every thread sees `stop` at its next poll,
+# within a timestep, and the entry point raises the exception. The clock is
+# read every SKLSTM_POLL_EVERY polls only: a poll per timestep then costs a
+# few nanoseconds.
 cdef extern from *:
     """
     #if defined(_WIN32)

@@ -196,6 +196,10 @@ CTRL_C = textwrap.dedent("""
     import numpy as np
     from sklstm import LSTMRegressor
 
+    # Python's own Ctrl-C handler, even when the test runs in a background
+    # job, whose children start with SIGINT ignored (and Python then leaves it
+    # so).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     mode = sys.argv[1]
     rng = np.random.RandomState(0)
     sent = []
