@@ -142,6 +142,79 @@ tile_avx512_d(int mr, ptrdiff_t kc, const double *A, ptrdiff_t lda, const double
     SWITCH_ROWS_8(mr, avx512_body_d, kc, A, lda, Bp, load_c, C, ldc, m0, m1)
 }
 
+/* One row by up to ROW_PANELS panels at once. A single row's sums are chains
+ * of dependent FMAs (the fixed order), so that a tile of one row and one
+ * panel leaves the FMA units waiting on their latency: 4 cycles a step of k
+ * for 2 chains. Four panels side by side make 8 independent chains. Each
+ * output's operations are those of the tiles above, in the same order, so a
+ * row alone still gives the bits it gives in a batch. `stride` is the
+ * distance between consecutive panels (K NR); panels before the last are
+ * full, the last has width_last columns. */
+#define ROW_PANELS 4
+
+#define AVX512_ROW_BODY(VEC, LANES, MASK, ZERO, LOADZ, LOAD, STORE, FMA, SET1)           \
+    VEC c[2 * ROW_PANELS];                                                              \
+    for (int p = 0; p < np; p++) {                                                      \
+        const MASK k0m = p == np - 1 ? m0 : (MASK)~0u, k1m = p == np - 1 ? m1 : (MASK)~0u; \
+        c[2 * p] = load_c ? LOADZ(k0m, C + p * 2 * LANES) : ZERO();                     \
+        c[2 * p + 1] = load_c ? LOADZ(k1m, C + p * 2 * LANES + LANES) : ZERO();         \
+    }                                                                                   \
+    for (ptrdiff_t k = 0; k < kc; k++) {                                                \
+        const VEC a = SET1(A[k]);                                                       \
+        for (int p = 0; p < np; p++) {                                                  \
+            c[2 * p] = FMA(a, LOAD(Bp + p * stride + k * 2 * LANES), c[2 * p]);         \
+            c[2 * p + 1] = FMA(a, LOAD(Bp + p * stride + k * 2 * LANES + LANES),        \
+                               c[2 * p + 1]);                                           \
+        }                                                                               \
+    }                                                                                   \
+    for (int p = 0; p < np; p++) {                                                      \
+        const MASK k0m = p == np - 1 ? m0 : (MASK)~0u, k1m = p == np - 1 ? m1 : (MASK)~0u; \
+        STORE(C + p * 2 * LANES, k0m, c[2 * p]);                                        \
+        STORE(C + p * 2 * LANES + LANES, k1m, c[2 * p + 1]);                            \
+    }
+
+SKLSTM_TARGET_AVX512 ALWAYS_INLINE void
+avx512_row_body_f(const int np, ptrdiff_t kc, const float *A, const float *Bp,
+                  ptrdiff_t stride, int load_c, float *C, __mmask16 m0, __mmask16 m1)
+{
+    AVX512_ROW_BODY(__m512, 16, __mmask16, _mm512_setzero_ps, _mm512_maskz_loadu_ps,
+                    _mm512_loadu_ps, _mm512_mask_storeu_ps, _mm512_fmadd_ps, _mm512_set1_ps)
+}
+
+SKLSTM_TARGET_AVX512 ALWAYS_INLINE void
+avx512_row_body_d(const int np, ptrdiff_t kc, const double *A, const double *Bp,
+                  ptrdiff_t stride, int load_c, double *C, __mmask8 m0, __mmask8 m1)
+{
+    AVX512_ROW_BODY(__m512d, 8, __mmask8, _mm512_setzero_pd, _mm512_maskz_loadu_pd,
+                    _mm512_loadu_pd, _mm512_mask_storeu_pd, _mm512_fmadd_pd, _mm512_set1_pd)
+}
+
+#define SWITCH_PANELS_4(np, BODY, ...)                                                \
+    switch (np) {                                                                     \
+    case 4: BODY(4, __VA_ARGS__); break;                                              \
+    case 3: BODY(3, __VA_ARGS__); break;                                              \
+    case 2: BODY(2, __VA_ARGS__); break;                                              \
+    default: BODY(1, __VA_ARGS__); break;                                             \
+    }
+
+SKLSTM_TARGET_AVX512 static void
+row_avx512_f(int np, ptrdiff_t kc, const float *A, const float *Bp, ptrdiff_t stride,
+             int load_c, float *C, int width_last)
+{
+    const __mmask16 m0 = (__mmask16)lanes_mask(width_last, 16);
+    const __mmask16 m1 = (__mmask16)lanes_mask(width_last - 16, 16);
+    SWITCH_PANELS_4(np, avx512_row_body_f, kc, A, Bp, stride, load_c, C, m0, m1)
+}
+
+SKLSTM_TARGET_AVX512 static void
+row_avx512_d(int np, ptrdiff_t kc, const double *A, const double *Bp, ptrdiff_t stride,
+             int load_c, double *C, int width_last)
+{
+    const __mmask8 m0 = (__mmask8)lanes_mask(width_last, 8);
+    const __mmask8 m1 = (__mmask8)lanes_mask(width_last - 8, 8);
+    SWITCH_PANELS_4(np, avx512_row_body_d, kc, A, Bp, stride, load_c, C, m0, m1)
+}
+
 /* ---- AVX2 + FMA --------------------------------------------------------- */
 /* A tile covers half a panel (16 floats or 8 doubles, one cache line per k);
  * the tile function runs both halves. AVX2's masked loads and stores are slow

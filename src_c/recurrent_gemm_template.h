@@ -104,6 +104,27 @@ static void FN(drive)(FN(tile_fn) tile, int MR, ptrdiff_t M, ptrdiff_t K, const 
     }
 }
 
+#if SKLSTM_HAVE_X86_COPIES
+/* A single row (M = 1: one sequence, or the tail of a ragged chunk), by
+ * groups of ROW_PANELS panels (see row_avx512_f), K-slices as in drive. */
+static void FN(drive_row)(ptrdiff_t K, const REAL *A, const REAL *packed, int beta,
+                          REAL *C, ptrdiff_t n_begin, ptrdiff_t n_end)
+{
+    for (ptrdiff_t n0 = n_begin; n0 < n_end; n0 += ROW_PANELS * NR) {
+        const ptrdiff_t span = n_end - n0 < ROW_PANELS * NR ? n_end - n0 : ROW_PANELS * NR;
+        const int np = (int)((span + NR - 1) / NR);
+        const int width_last = (int)(span - (np - 1) * NR);
+        ptrdiff_t k0 = 0;
+        do {
+            const ptrdiff_t kc = K - k0 < KC ? K - k0 : KC;
+            FN(row_avx512)(np, kc, A + k0, packed + n0 * K + k0 * NR, K * NR,
+                           beta || k0 > 0, C + n0, width_last);
+            k0 += kc;
+        } while (k0 < K);
+    }
+}
+#endif
+
 void FN(sklstm_packed_gemm_cols)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const REAL *A,
                                  ptrdiff_t lda, const REAL *packed, int beta, REAL *C,
                                  ptrdiff_t ldc, ptrdiff_t n_begin, ptrdiff_t n_end)
@@ -112,8 +133,11 @@ void FN(sklstm_packed_gemm_cols)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const RE
     switch (sklstm_isa()) {
 #if SKLSTM_HAVE_X86_COPIES
     case SKLSTM_ISA_AVX512:
-        FN(drive)(FN(tile_avx512), AVX512_MR, M, K, A, lda, packed, beta, C, ldc, n_begin,
-                  n_end);
+        if (M == 1)
+            FN(drive_row)(K, A, packed, beta, C, n_begin, n_end);
+        else
+            FN(drive)(FN(tile_avx512), AVX512_MR, M, K, A, lda, packed, beta, C, ldc,
+                      n_begin, n_end);
         break;
     case SKLSTM_ISA_AVX2:
         FN(drive)(FN(tile_avx2), AVX2_MR, M, K, A, lda, packed, beta, C, ldc, n_begin, n_end);
