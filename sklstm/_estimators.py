@@ -345,6 +345,25 @@ def _zero_output_loss(loss_kind, Y, weights):
     return float(np.log(Y.shape[1]))
 
 
+def _rms_and_largest(values, weights=None, block=1 << 20):
+    """Root mean square (weighted when `weights` is given) and largest
+    magnitude of a 1D array, in float64 blocks: a feature column of a large X
+    costs no float64 copy of the whole column (which made fit's memory grow
+    with the data)."""
+    squares = total_weight = largest = 0.0
+    for start in range(0, len(values), block):
+        v = values[start:start + block].astype(np.float64)
+        if weights is None:
+            squares += float(np.dot(v, v))
+            total_weight += len(v)
+        else:
+            w = np.asarray(weights[start:start + block], dtype=np.float64)
+            squares += float(np.dot(w, v * v))
+            total_weight += float(w.sum())
+        largest = max(largest, float(np.abs(v).max()))
+    return np.sqrt(squares / total_weight) if total_weight > 0 else 0.0, largest
+
+
 class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEstimator,
                metaclass=ABCMeta):
     """An LSTM network trained by minibatch gradient descent.
@@ -632,9 +651,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
             columns += [(f"Target {k} of y" if Y.shape[1] > 1 else "y", Y[:, k], weights)
                         for k in range(Y.shape[1])]
         for name, values, w in columns:
-            values = values.astype(np.float64)
-            rms = np.sqrt(np.average(values ** 2, weights=w))
-            largest = np.abs(values).max()
+            rms, largest = _rms_and_largest(values, w)
             if not (rms > _LARGE_SCALE or 0 < largest < _SMALL_SCALE):
                 continue
             remedy = ("scale the inputs, e.g. make_pipeline(SequenceScaler(), "

@@ -401,3 +401,33 @@ def test_fit_does_not_warn_about_ordinary_data():
         # Tokens are ids, not values.
         LSTMRegressor(4, embedding_dim=2, max_iter=1).fit(
             np.arange(120 * 10).reshape(120, 10) % 500, y)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_scale_statistics_are_exact_across_blocks(weighted):
+    """The scale check reads features in float64 blocks (no copy of a whole
+    column); its statistics equal numpy's on the whole column."""
+    from sklstm._estimators import _rms_and_largest
+    rng = np.random.default_rng(0)
+    values = (rng.standard_normal(2_500_001) * 3).astype(np.float32)[::2]
+    weights = rng.random(values.size) if weighted else None
+    rms, largest = _rms_and_largest(values, weights, block=100_000)
+    as_float = values.astype(np.float64)
+    assert rms == pytest.approx(np.sqrt(np.average(as_float ** 2, weights=weights)),
+                                rel=1e-12)
+    assert largest == np.abs(as_float).max()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_large_x_with_one_bad_value_is_rejected(bad):
+    """Above 65,536 values X is tested for NaN and infinity by a sum, in
+    constant memory; one bad value still makes fit and predict refuse it."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 30, 2)).astype(np.float32)
+    model = quiet(LSTMRegressor(4, max_iter=1, random_state=0).fit, X[:50], X[:50, 0, 0])
+    X[1234, 17, 1] = bad
+    kind = "NaN" if np.isnan(bad) else "infinity"
+    with pytest.raises(ValueError, match=kind):
+        model.predict(X)
+    with pytest.raises(ValueError, match=kind):
+        LSTMRegressor(4, max_iter=1).fit(X, X[:, 0, 0])
