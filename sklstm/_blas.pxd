@@ -3,7 +3,7 @@
 # the one scipy ships.
 
 from cython cimport floating
-from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
+from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 
 cdef inline void gemm(char trans_a, char trans_b, int m, int n, int k,
@@ -22,21 +22,3 @@ cdef inline void gemm(char trans_a, char trans_b, int m, int n, int k,
     else:
         dgemm(&trans_b, &trans_a, &n, &m, &k, &one, <double *> B, &ldb,
               <double *> A, &lda, &beta, C, &ldc)
-
-
-cdef inline void gemv(char trans, int m, int n, const floating *A, int lda,
-                      const floating *x, floating beta, floating *y) noexcept nogil:
-    """y = op(A) @ x + beta * y for a row-major A (m, n): op(A) = A when
-    trans is 'n' (y has m values), A^T when 't' (y has n values).
-
-    A matrix-vector product needs no packing of A, where a one-row GEMM
-    packs all of it on every call.
-    """
-    cdef floating one = 1
-    cdef int inc = 1
-    cdef char col_trans = c't' if trans == c'n' else c'n'
-    if floating is float:
-        sgemv(&col_trans, &n, &m, &one, <float *> A, &lda, <float *> x, &inc, &beta, y, &inc)
-    else:
-        dgemv(&col_trans, &n, &m, &one, <double *> A, &lda, <double *> x, &inc, &beta, y,
-              &inc)

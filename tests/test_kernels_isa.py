@@ -15,20 +15,12 @@ from scipy.special import expit
 from sklstm import LSTMClassifier, LSTMRegressor, _engine
 from sklstm._network import ACTIVATIONS, GATE_ACTIVATIONS
 
-ORDER = ("portable", "avx2", "avx512")
-PATHS = ORDER[:ORDER.index(_engine.isa_supported()) + 1]
+# The paths this CPU runs, as the `isa` fixture of conftest.py.
+PATHS = _engine.ISA_NAMES[:_engine.ISA_NAMES.index(_engine.isa_supported()) + 1]
 DTYPES = (np.float32, np.float64)
 # Tolerances against the float64 reference: a few rounding steps of each type
 # (float32 tanh and exp are few-ulp approximations, tests/test_kernels.py).
 RTOL = {np.float32: 2e-5, np.float64: 1e-12}
-
-
-@pytest.fixture(params=PATHS)
-def isa(request):
-    previous = _engine.isa()
-    assert _engine.set_isa(request.param) == request.param
-    yield request.param
-    _engine.set_isa(previous)
 
 
 def on_path(name, function, *args):

@@ -8,21 +8,13 @@ import pytest
 
 from sklstm import _engine
 
-PATHS = [name for name in _engine.ISA_NAMES
-         if _engine.ISA_NAMES.index(name) <= _engine.ISA_NAMES.index(_engine.isa_supported())]
+# The paths this CPU runs, as the `isa` fixture of conftest.py.
+PATHS = _engine.ISA_NAMES[:_engine.ISA_NAMES.index(_engine.isa_supported()) + 1]
 DTYPES = [np.float32, np.float64]
 UNITS = [1, 3, 32, 50, 128, 130, 512]
 ROWS = [1, 15, 16, 17, 64]
 # forward: Z (M, 4H) += h (M, H) @ W_hh.T; backward: dh (M, H) = dZ (M, 4H) @ W_hh.
 ORIENTATIONS = ["forward", "backward"]
-
-
-@pytest.fixture(params=PATHS)
-def isa(request):
-    before = _engine.isa()
-    assert _engine.set_isa(request.param) == request.param
-    yield request.param
-    _engine.set_isa(before)
 
 
 def recurrent_operands(rng, dtype, H, orientation, M):
