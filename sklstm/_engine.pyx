@@ -428,14 +428,18 @@ cdef Py_ssize_t _carve(const Net *net, const Train *train, Py_ssize_t rows,
         w.out[l] = pos
         pos += rows * net.n_dirs * H
         for d in range(net.n_dirs):
+            # Training keeps every step's gates and cell state for the
+            # backward pass; the forward pass alone needs one step's gates and
+            # the cell states of two steps (see _lstm_forward), which stay in
+            # cache from step to step.
             w.gates[l][d] = pos
-            pos += rows * 4 * H
+            pos += (rows if training else n) * 4 * H
             w.c[l][d] = pos
-            pos += rows * H
+            pos += (rows if training else 2 * n) * H
             w.act_c[l][d] = pos
-            pos += rows * H
+            pos += (rows if training else n) * H
             w.h_in[l][d] = pos
-            pos += rows * H
+            pos += rows * H if training else 0
             w.mask_rec[l][d] = pos
             pos += n * H if train.recurrent_dropout > 0 else 0
     w.mask_head = pos
@@ -677,25 +681,27 @@ cdef bint _lstm_forward(const Net *net, const Train *train, const Chunk *ch,
                         const floating *params, const floating *packed,
                         const floating *inp, floating *ws, bint training,
                         bint caller) noexcept nogil:
-    """Direction d of layer l over the chunk: Z = inp @ W_ih^T for all steps,
-    then step by step Z_t += h_prev @ W_hh^T and the cell, writing h into the
-    layer output's columns d H... Training keeps the h entering each step
-    (h_in, dropped out when asked) for the dW_hh GEMM. Returns whether it was
-    interrupted."""
+    """Direction d of layer l over the chunk, step by step: Z_t = inp_t @ W_ih^T
+    + h_prev @ W_hh^T and the cell, writing h into the layer output's columns
+    d H... Training keeps each step's gates, cell state and the h entering it
+    (h_in, dropped out when asked) for the backward pass; otherwise the gates
+    and cell states live in step-sized buffers (see _carve). Returns whether
+    it was interrupted."""
     cdef:
         Py_ssize_t H = _hidden(net, l), G = 4 * H, ldo = net.n_dirs * H
         Py_ssize_t width = _input_width(net, l)
         Py_ssize_t s, t, k, kp, row, prev, p, u
-        floating *gates = ws + w.gates[l][d]
-        floating *c = ws + w.c[l][d]
-        floating *act_c = ws + w.act_c[l][d]
+        floating *gates
+        floating *c
+        floating *c_prev
+        floating *act_c
         floating *h_in = ws + w.h_in[l][d]
         floating *h = ws + w.out[l] + d * H
         floating *mask_rec = NULL
+        const floating *w_ih = packed + pk.ih[l][d]
         const floating *w_hh = packed + pk.hh[l][d]
         const floating *bias = params + _offset(net, l, d, D_BIAS)
         const floating *peep = params + _offset(net, l, d, D_PEEPHOLE) if net.peephole else NULL
-    _packed_gemm(ch.rows, G, width, inp, width, packed + pk.ih[l][d], 0, gates, G)
     if training and train.recurrent_dropout > 0:
         mask_rec = ws + w.mask_rec[l][d]
         _mask(ch, H, train, RECURRENT_SITE + 2 * l + d, train.recurrent_dropout, mask_rec)
@@ -709,6 +715,21 @@ cdef bint _lstm_forward(const Net *net, const Train *train, const Chunk *ch,
         row = ch.offset[t]
         kp = _previous(ch, t, d, &prev)
         if training:
+            gates = ws + w.gates[l][d] + row * G
+            c = ws + w.c[l][d] + row * H
+            c_prev = ws + w.c[l][d] + prev * H
+            act_c = ws + w.act_c[l][d] + row * H
+        else:
+            # The previous step's rows are a prefix of its own, in the same
+            # order, so its cell state is the other half of the pair.
+            gates = ws + w.gates[l][d]
+            c = ws + w.c[l][d] + (s % 2) * ch.n * H
+            c_prev = ws + w.c[l][d] + ((s + 1) % 2) * ch.n * H
+            act_c = ws + w.act_c[l][d]
+        # One step's input product, not all steps' at once: its rows then stay
+        # in cache for the recurrent product and the cell.
+        _packed_gemm(k, G, width, inp + row * width, width, w_ih, 0, gates, G)
+        if training:
             # Zero for the sequences that start here.
             memset(h_in + row * H, 0, k * H * sizeof(floating))
             for p in range(kp):
@@ -718,15 +739,15 @@ cdef bint _lstm_forward(const Net *net, const Train *train, const Chunk *ch,
                         h_in[(row + p) * H + u] *= mask_rec[p * H + u]
         if kp > 0:
             if training:
-                _packed_gemm(kp, G, H, h_in + row * H, H, w_hh, 1, gates + row * G, G)
+                _packed_gemm(kp, G, H, h_in + row * H, H, w_hh, 1, gates, G)
             else:
-                _packed_gemm(kp, G, H, h + prev * ldo, ldo, w_hh, 1, gates + row * G, G)
-            _cell_forward(kp, H, bias, peep, c + prev * H, gates + row * G, c + row * H,
-                          act_c + row * H, h + row * ldo, ldo, net.gate_act, net.cell_act)
+                _packed_gemm(kp, G, H, h + prev * ldo, ldo, w_hh, 1, gates, G)
+            _cell_forward(kp, H, bias, peep, c_prev, gates, c, act_c, h + row * ldo, ldo,
+                          net.gate_act, net.cell_act)
         if k > kp:
-            row += kp
-            _cell_forward(k - kp, H, bias, peep, NULL, gates + row * G, c + row * H,
-                          act_c + row * H, h + row * ldo, ldo, net.gate_act, net.cell_act)
+            _cell_forward(k - kp, H, bias, peep, NULL, gates + kp * G, c + kp * H,
+                          act_c + kp * H, h + (row + kp) * ldo, ldo, net.gate_act,
+                          net.cell_act)
     return False
 
 
