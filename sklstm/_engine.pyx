@@ -1471,6 +1471,15 @@ cdef class _Buffers:
             dtype=dtype)
 
 
+cdef Py_ssize_t _longest(const Py_ssize_t[::1] lengths):
+    """The largest of `lengths` (0 for none): np.max costs more than the rest
+    of a one-sequence prediction's set-up."""
+    cdef Py_ssize_t i, longest = 0
+    for i in range(lengths.shape[0]):
+        longest = max(longest, lengths[i])
+    return longest
+
+
 cdef Train _train(double dropout, double recurrent_dropout, uint64_t seed):
     cdef Train train
     train.dropout = dropout
@@ -1502,7 +1511,7 @@ def forward(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef sklstm_poll poll
     cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
-    cdef _Buffers buffers = _Buffers(layout, 0, 0, np.max(lengths), n, chunk_size,
+    cdef _Buffers buffers = _Buffers(layout, 0, 0, _longest(lengths), n, chunk_size,
                                      n_threads, np.asarray(params).dtype, False)
     cdef floating[::1] ws = buffers.ws, packed = buffers.packed
     cdef Py_ssize_t[::1] index_ws = buffers.index_ws
@@ -1532,7 +1541,7 @@ def loss_gradient(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef sklstm_poll poll
     cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
-    cdef _Buffers buffers = _Buffers(layout, dropout, recurrent_dropout, np.max(lengths),
+    cdef _Buffers buffers = _Buffers(layout, dropout, recurrent_dropout, _longest(lengths),
                                      n, chunk_size, n_threads, np.asarray(params).dtype,
                                      True)
     cdef floating[::1] ws = buffers.ws, grads = buffers.grads, packed = buffers.packed
@@ -1566,7 +1575,7 @@ def loss(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef sklstm_poll poll
     cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
-    cdef _Buffers buffers = _Buffers(layout, 0, 0, np.max(lengths), n, chunk_size,
+    cdef _Buffers buffers = _Buffers(layout, 0, 0, _longest(lengths), n, chunk_size,
                                      n_threads, np.asarray(params).dtype, False)
     cdef floating[::1] ws = buffers.ws, packed = buffers.packed
     cdef Py_ssize_t[::1] index_ws = buffers.index_ws
@@ -1615,7 +1624,7 @@ def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
     cdef Py_ssize_t n = order.shape[0], start = 0, n_batch
     cdef double total_loss = 0, batch_loss, first_loss = 0
     batch_size = max(1, min(batch_size, n))
-    cdef _Buffers buffers = _Buffers(layout, dropout, recurrent_dropout, np.max(lengths),
+    cdef _Buffers buffers = _Buffers(layout, dropout, recurrent_dropout, _longest(lengths),
                                      batch_size, chunk_size, n_threads,
                                      np.asarray(params).dtype, True)
     cdef floating[::1] ws = buffers.ws, grads = buffers.grads, packed = buffers.packed
