@@ -1306,16 +1306,19 @@ def activation_backward(int activation, const floating[::1] y, floating[::1] dy)
 def cell_forward(Py_ssize_t hidden, const floating[::1] bias, floating[::1] peephole,
                  floating[::1] c_prev, floating[::1] gates, floating[::1] c,
                  floating[::1] act_c, floating[::1] h, Py_ssize_t ldh,
-                 int gate_activation, int cell_activation):
+                 int gate_activation, int cell_activation, Py_ssize_t repeat=1):
     """One cell step for gates.shape[0] // (4 * hidden) rows, as
     sklstm_cell_forward (peephole and c_prev may be None); OUT gates, c,
-    act_c, h, all flattened row-major."""
-    cdef Py_ssize_t batch = gates.shape[0] // (4 * hidden)
+    act_c, h, all flattened row-major. `repeat` runs it that many times
+    without returning to Python (benchmarks; gates then hold activated gates
+    from the second run on)."""
+    cdef Py_ssize_t batch = gates.shape[0] // (4 * hidden), r
     cdef floating *p = _data(peephole)
     cdef floating *cp = _data(c_prev)
     with nogil:
-        _cell_forward(batch, hidden, &bias[0], p, cp, &gates[0], &c[0], &act_c[0],
-                      &h[0], ldh, gate_activation, cell_activation)
+        for r in range(repeat):
+            _cell_forward(batch, hidden, &bias[0], p, cp, &gates[0], &c[0], &act_c[0],
+                          &h[0], ldh, gate_activation, cell_activation)
 
 
 def cell_backward(Py_ssize_t hidden, floating[::1] gates, floating[::1] peephole,

@@ -138,12 +138,18 @@ static inline double sklstm_tanh(double x)
 #define TANH sklstm_tanhf
 #define SQRT sqrtf
 #define FN(name) SKLSTM_NAME(name, f, ISA)
+/* The float standard cell's own code (kernels_template.h), with FMA: fused
+ * where the instruction set has it, a multiply and an add otherwise. */
+#define SKLSTM_FUSED_FLOAT_CELL 1
 #define ISA portable
 #define TARGET
+#define FMA(a, b, c) ((a) * (b) + (c))
 #include "kernels_template.h"
 #undef ISA
 #undef TARGET
+#undef FMA
 #if SKLSTM_HAVE_X86_COPIES
+#define FMA(a, b, c) __builtin_fmaf(a, b, c)
 #define ISA avx2
 #define TARGET SKLSTM_TARGET_AVX2
 #include "kernels_template.h"
@@ -154,7 +160,9 @@ static inline double sklstm_tanh(double x)
 #include "kernels_template.h"
 #undef ISA
 #undef TARGET
+#undef FMA
 #endif
+#undef SKLSTM_FUSED_FLOAT_CELL
 #undef FN
 #define FN(name) name##_f
 #include "kernels_common_template.h"

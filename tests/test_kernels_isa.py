@@ -3,7 +3,10 @@
 src_c/kernels.c compiles the cell, activation and optimizer kernels once per
 path (AVX-512, AVX2+FMA, portable) from the same C with no contracted
 multiply-add, so each path must give the portable path's bits; and each must
-match a float64 numpy reference of the formulas.
+match a float64 numpy reference of the formulas. The exception is the float
+standard cell's forward (sigmoid gates, tanh cell), written with explicit
+multiply-adds: fused on the AVX2 and AVX-512 paths, which must agree bit for
+bit, a multiply and an add on the portable path, a few roundings away.
 """
 
 import warnings
@@ -146,6 +149,11 @@ CELLS = [  # (gate, cell, peephole): the standard cell's four specializations an
 SIZES = [(1, 1), (15, 7), (16, 32), (17, 33)]  # (rows, hidden): odd sizes and vector tails
 
 
+def fused(dtype, gate, cell):
+    """Whether the cell forward runs the float standard cell's fused code."""
+    return dtype == np.float32 and (gate, cell) == ("sigmoid", "tanh")
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("gate, cell, peephole", CELLS)
 @pytest.mark.parametrize("first", [False, True], ids=["c_prev", "first_step"])
@@ -154,10 +162,23 @@ def test_cell_matches_the_portable_path_and_the_reference(isa, dtype, gate, cell
                                                           first, batch, hidden):
     cell_ = Cell(dtype, batch, hidden, peephole, first, gate, cell)
     got = cell_.run()
-    portable = on_path("portable", cell_.run)
-    for a, b in zip(got, portable):
-        if a is not None:
-            np.testing.assert_array_equal(a, b)
+    if fused(dtype, gate, cell):
+        if isa != "portable":
+            for a, b in zip(got, on_path("avx2", cell_.run)):
+                if a is not None:
+                    np.testing.assert_array_equal(a, b)
+        # The forward's outputs, and the backward run on them, a few float
+        # roundings apart on the scale of each output (measured on these
+        # inputs and others: at most 5 eps; near-zero values such as a cell
+        # state from cancelling terms differ by more ulp of their own).
+        eps = np.finfo(dtype).eps
+        for a, b in zip(got, on_path("portable", cell_.run)):
+            if a is not None:
+                np.testing.assert_allclose(a, b, rtol=0, atol=16 * eps * (1 + np.abs(b).max()))
+    else:
+        for a, b in zip(got, on_path("portable", cell_.run)):
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
 
     gates, c, ac, h, dz, dc, dbias, dpeep = got
     f64 = np.float64
