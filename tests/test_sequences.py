@@ -98,3 +98,24 @@ def test_ragged_pickle_and_early_stopping():
     assert len(clf.validation_scores_) == clf.n_iter_
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_inputs_are_checked_for_finiteness_whatever_their_sum(dtype):
+    """Above 65536 values X is tested by its sum: a NaN or an infinity
+    anywhere is caught, and finite values whose sum overflows are accepted
+    with no overflow warning."""
+    from sklstm._validation import check_sequences
+    huge = np.finfo(dtype).max / 4
+    X = np.full((300, 30, 8), huge, dtype=dtype)
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(X.sum())  # the sum overflows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data, _ = check_sequences(X, dtype=dtype, estimator=LSTMRegressor())
+    assert data.values.shape == (300 * 30, 8)
+    for bad in (np.nan, np.inf, -np.inf):
+        X = np.ones((300, 30, 8), dtype=dtype)
+        X[123, 17, 5] = bad
+        with pytest.raises(ValueError, match="NaN|infinity"):
+            check_sequences(X, dtype=dtype, estimator=LSTMRegressor())
