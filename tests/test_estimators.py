@@ -65,16 +65,23 @@ def test_sine_wave_next_value():
 
 def test_classification_needs_memory_of_the_first_step():
     # The loss sits on a plateau until the network finds the dependency,
-    # hence the patience. Measured: with the default clip_norm, 8 of 8 seeds
-    # solved T=20 within 150 epochs before issue 9 (the first at epoch 6, the
-    # last at 106), 6 of 8 with its kernels (seeds 4 and 6 still on the
-    # plateau at epoch 150: a rounding moves a plateau's end); at T=40,
-    # PyTorch with the same setup solved 0 of 5 in 100 epochs.
+    # hence the patience; where a plateau ends moves with any rounding
+    # change, so the test asks one of two seeds to solve it. Measured with
+    # the default clip_norm, T=20, 150 epochs: 8 of 8 seeds solved before
+    # issue 9 (the first at epoch 6, the last at 106), 6 of 8 with its packed
+    # kernels (seeds 4 and 6 on the plateau), 7 of 8 with the fused float
+    # cell (seed 2); at T=40, PyTorch with the same setup solved 0 of 5 in
+    # 100 epochs.
     X, y = first_step_task(1200, 20)
-    clf = LSTMClassifier(hidden_layer_sizes=16, learning_rate_init=0.01,
-                         max_iter=150, n_iter_no_change=150, random_state=0)
-    quiet_fit(clf, X[:1000], y[:1000])
-    assert clf.score(X[1000:], y[1000:]) >= 0.95
+    scores = []
+    for seed in (0, 1):
+        clf = LSTMClassifier(hidden_layer_sizes=16, learning_rate_init=0.01,
+                             max_iter=150, n_iter_no_change=150, random_state=seed)
+        quiet_fit(clf, X[:1000], y[:1000])
+        scores.append(clf.score(X[1000:], y[1000:]))
+        if scores[-1] >= 0.95:
+            break
+    assert max(scores) >= 0.95, scores
 
 
 @pytest.mark.parametrize("solver", ["sgd", "rmsprop", "adam"])
