@@ -128,6 +128,10 @@ cdef extern from "recurrent_gemm.h" nogil:
     void sklstm_packed_gemm_cols_d(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const double *A,
                                    ptrdiff_t lda, const double *packed, int beta, double *C,
                                    ptrdiff_t ldc, ptrdiff_t n_begin, ptrdiff_t n_end)
+    void sklstm_transpose_f(ptrdiff_t rows, ptrdiff_t cols, const float *A, ptrdiff_t lda,
+                            float *At, ptrdiff_t ldat)
+    void sklstm_transpose_d(ptrdiff_t rows, ptrdiff_t cols, const double *A,
+                            ptrdiff_t lda, double *At, ptrdiff_t ldat)
 
 
 # Ctrl-C during a pass. Python runs signal handlers only in its main thread
@@ -529,6 +533,14 @@ cdef inline void _pack(Py_ssize_t K, Py_ssize_t N, const floating *B, Py_ssize_t
         sklstm_pack_d(K, N, B, stride_k, stride_n, packed)
 
 
+cdef inline void _transpose(Py_ssize_t rows, Py_ssize_t cols, const floating *A,
+                            Py_ssize_t lda, floating *At, Py_ssize_t ldat) noexcept nogil:
+    if floating is float:
+        sklstm_transpose_f(rows, cols, A, lda, At, ldat)
+    else:
+        sklstm_transpose_d(rows, cols, A, lda, At, ldat)
+
+
 cdef inline bint _needs_input_gradient(const Net *net, Py_ssize_t l) noexcept nogil:
     """Whether backpropagation continues below layer l: to the layer under
     it, or to the embedding."""
@@ -821,13 +833,7 @@ cdef void _weight_gradients(Py_ssize_t rows, Py_ssize_t G, Py_ssize_t width,
     on the packed kernel: dZ transposed once, each right operand packed
     once. (OpenBLAS picks its AVX2 kernels on AMD's AVX-512 CPUs, which ran
     these products at 60 % of the packed kernel's rate.)"""
-    cdef Py_ssize_t r0, i0, r, i
-    # Transposed in 32 x 32 blocks, which stay in L1 both ways.
-    for r0 in range(0, rows, 32):
-        for i0 in range(0, G, 32):
-            for i in range(i0, min(i0 + 32, G)):
-                for r in range(r0, min(r0 + 32, rows)):
-                    dz_t[i * rows + r] = dz[r * G + i]
+    _transpose(rows, G, dz, G, dz_t, rows)
     _pack(rows, width, inp, width, 1, panels)
     _packed_gemm(G, width, rows, dz_t, rows, panels, 0, dw_ih, width)
     _pack(rows, H, h_in, H, 1, panels)
@@ -1729,6 +1735,18 @@ def _packed_gemm_for_tests(const floating[:, :] A, const floating[::1] packed,
             else:
                 sklstm_packed_gemm_cols_d(M, N, K, &A[0, 0], lda, &packed[0], beta,
                                           &C[0, 0], ldc, n_begin, end)
+
+
+def _transpose_for_tests(const floating[:, ::1] A):
+    """A.T as a new C-contiguous array, by the engine's transpose (on the ISA
+    path in use)."""
+    cdef Py_ssize_t rows = A.shape[0], cols = A.shape[1]
+    out = np.empty((cols, rows), np.float32 if floating is float else np.float64)
+    cdef floating[:, ::1] At = out
+    if rows > 0 and cols > 0:
+        with nogil:
+            _transpose(rows, cols, &A[0, 0], cols, &At[0, 0], rows)
+    return out
 
 
 def _blas_gemm_for_bench(const floating[:, ::1] A, const floating[:, ::1] W,

@@ -343,6 +343,76 @@ tile_avx2_d(int mr, ptrdiff_t kc, const double *A, ptrdiff_t lda, const double *
         }
     }
 }
+
+/* ---- transposes ---------------------------------------------------------- */
+
+/* A 16 x 16 float block transposed in registers: pairs, then quads, then
+ * 128-bit lanes across 4 and across 8 rows. */
+SKLSTM_TARGET_AVX512 ALWAYS_INLINE void
+avx512_transpose_block_f(const float *A, ptrdiff_t lda, float *At, ptrdiff_t ldat)
+{
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) {
+        r[i] = _mm512_loadu_ps(A + i * lda);
+    }
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+#define PD(x) _mm512_castps_pd(x)
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(PD(t[i]), PD(t[i + 2])));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(PD(t[i]), PD(t[i + 2])));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(PD(t[i + 1]), PD(t[i + 3])));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(PD(t[i + 1]), PD(t[i + 3])));
+    }
+#undef PD
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 16; i++) {
+        _mm512_storeu_ps(At + i * ldat, r[i]);
+    }
+}
+
+/* An 8 x 8 double block: pairs, then 128-bit lanes across 2 and across 4
+ * rows. */
+SKLSTM_TARGET_AVX512 ALWAYS_INLINE void
+avx512_transpose_block_d(const double *A, ptrdiff_t lda, double *At, ptrdiff_t ldat)
+{
+    __m512d r[8], t[8];
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_loadu_pd(A + i * lda);
+    }
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm512_unpacklo_pd(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_pd(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        r[i] = _mm512_shuffle_f64x2(t[i], t[i + 2], 0x88);
+        r[i + 2] = _mm512_shuffle_f64x2(t[i], t[i + 2], 0xdd);
+        r[i + 4] = _mm512_shuffle_f64x2(t[i + 4], t[i + 6], 0x88);
+        r[i + 6] = _mm512_shuffle_f64x2(t[i + 4], t[i + 6], 0xdd);
+    }
+    for (int i = 0; i < 2; i++) {
+        t[i] = _mm512_shuffle_f64x2(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f64x2(r[i], r[i + 4], 0xdd);
+        t[i + 2] = _mm512_shuffle_f64x2(r[i + 2], r[i + 6], 0x88);
+        t[i + 6] = _mm512_shuffle_f64x2(r[i + 2], r[i + 6], 0xdd);
+    }
+    for (int i = 0; i < 8; i++) {
+        _mm512_storeu_pd(At + i * ldat, t[i]);
+    }
+}
 #endif /* SKLSTM_HAVE_X86_COPIES */
 
 #define REAL float
@@ -360,3 +430,67 @@ tile_avx2_d(int mr, ptrdiff_t kc, const double *A, ptrdiff_t lda, const double *
 #undef REAL
 #undef FN
 #undef NR
+
+/* ---- transposes: entry points ---------------------------------------------- */
+
+/* The elements of rows [r0, r1) x cols [c0, c1), in 32 x 32 blocks that stay
+ * in L1 both ways. */
+#define SKLSTM_SCALAR_TRANSPOSE(r0, r1, c0, c1)                                   \
+    for (ptrdiff_t i0 = (r0); i0 < (r1); i0 += 32) {                              \
+        for (ptrdiff_t j0 = (c0); j0 < (c1); j0 += 32) {                          \
+            for (ptrdiff_t j = j0; j < j0 + 32 && j < (c1); j++) {                \
+                for (ptrdiff_t i = i0; i < i0 + 32 && i < (r1); i++) {            \
+                    At[j * ldat + i] = A[i * lda + j];                            \
+                }                                                                 \
+            }                                                                     \
+        }                                                                         \
+    }
+
+/* The AVX-512 blocks cover the first rows and cols rounded down to a block;
+ * the scalar loop the rest (the last rows, then the last columns of the
+ * others). */
+#define SKLSTM_TRANSPOSE(S, REAL, BLOCK)                                              \
+    void sklstm_transpose_##S(ptrdiff_t rows, ptrdiff_t cols, const REAL *A,          \
+                              ptrdiff_t lda, REAL *At, ptrdiff_t ldat)                \
+    {                                                                                 \
+        ptrdiff_t rb = 0, cb = 0;                                                     \
+        if (SKLSTM_HAVE_X86_COPIES && sklstm_isa() == SKLSTM_ISA_AVX512) {            \
+            rb = rows / BLOCK * BLOCK;                                                \
+            cb = cols / BLOCK * BLOCK;                                                \
+            SKLSTM_BLOCKS_##S(rb, cb);                                                \
+        }                                                                             \
+        SKLSTM_SCALAR_TRANSPOSE(0, rb, cb, cols)                                      \
+        SKLSTM_SCALAR_TRANSPOSE(rb, rows, 0, cols)                                    \
+    }
+
+#if SKLSTM_HAVE_X86_COPIES
+SKLSTM_TARGET_AVX512 static void
+avx512_transpose_blocks_f(ptrdiff_t rb, ptrdiff_t cb, const float *A, ptrdiff_t lda,
+                          float *At, ptrdiff_t ldat)
+{
+    for (ptrdiff_t i = 0; i < rb; i += 16) {
+        for (ptrdiff_t j = 0; j < cb; j += 16) {
+            avx512_transpose_block_f(A + i * lda + j, lda, At + j * ldat + i, ldat);
+        }
+    }
+}
+
+SKLSTM_TARGET_AVX512 static void
+avx512_transpose_blocks_d(ptrdiff_t rb, ptrdiff_t cb, const double *A, ptrdiff_t lda,
+                          double *At, ptrdiff_t ldat)
+{
+    for (ptrdiff_t i = 0; i < rb; i += 8) {
+        for (ptrdiff_t j = 0; j < cb; j += 8) {
+            avx512_transpose_block_d(A + i * lda + j, lda, At + j * ldat + i, ldat);
+        }
+    }
+}
+#define SKLSTM_BLOCKS_f(rb, cb) avx512_transpose_blocks_f(rb, cb, A, lda, At, ldat)
+#define SKLSTM_BLOCKS_d(rb, cb) avx512_transpose_blocks_d(rb, cb, A, lda, At, ldat)
+#else
+#define SKLSTM_BLOCKS_f(rb, cb) (void)0
+#define SKLSTM_BLOCKS_d(rb, cb) (void)0
+#endif
+
+SKLSTM_TRANSPOSE(f, float, 16)
+SKLSTM_TRANSPOSE(d, double, 8)

