@@ -99,8 +99,7 @@ class AeonLSTMClassifier(BaseClassifier):
     >>> X, y = load_basic_motions(split="train")
     >>> X.shape  # (n_cases, n_channels, n_timepoints)
     (40, 6, 100)
-    >>> clf = AeonLSTMClassifier(hidden_layer_sizes=16, max_iter=20,
-    ...                          random_state=0).fit(X, y)
+    >>> clf = AeonLSTMClassifier(hidden_layer_sizes=16, random_state=0).fit(X, y)
     >>> clf.predict(X[:3]).shape
     (3,)
     """
