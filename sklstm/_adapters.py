@@ -8,11 +8,13 @@ sklstm's estimators read (n_samples, n_timesteps, n_features), or a list of
 """
 
 import inspect
+import re
 
 import numpy as np
 
 
-def mirrored_init(estimator_class, base_init, defaults=None, extra=()):
+def mirrored_init(estimator_class, base_init, defaults=None, exclude=("return_sequences",),
+                  extra=()):
     """An ``__init__`` that takes the parameters of ``estimator_class``.
 
     The time-series estimators hold a plain sklstm estimator, built in
@@ -30,6 +32,9 @@ def mirrored_init(estimator_class, base_init, defaults=None, extra=()):
         once the parameters are set (aeon's and sktime's bases read them).
     defaults : dict or None
         Other defaults for some of the parameters (the library's conventions).
+    exclude : sequence of str
+        Parameters left out: by default ``return_sequences``, as aeon's and
+        sktime's tasks have one target per series (or per forecast step).
     extra : sequence of inspect.Parameter
         Keyword-only parameters added after those of ``estimator_class``.
 
@@ -39,7 +44,8 @@ def mirrored_init(estimator_class, base_init, defaults=None, extra=()):
     """
     defaults = defaults or {}
     parameters = [p.replace(default=defaults.get(name, p.default))
-                  for name, p in inspect.signature(estimator_class.__init__).parameters.items()]
+                  for name, p in inspect.signature(estimator_class.__init__).parameters.items()
+                  if name not in exclude]
     signature = inspect.Signature(parameters + list(extra))
 
     def __init__(self, *args, **kwargs):
@@ -55,7 +61,8 @@ def mirrored_init(estimator_class, base_init, defaults=None, extra=()):
 
 def lstm_params(estimator, estimator_class):
     """The parameters of ``estimator`` that ``estimator_class`` takes."""
-    names = estimator_class._get_param_names()
+    names = (set(estimator_class._get_param_names())
+             & set(inspect.signature(type(estimator).__init__).parameters))
     return {name: getattr(estimator, name) for name in names}
 
 
@@ -76,3 +83,34 @@ def to_time_major(X):
     if isinstance(X, np.ndarray):
         return np.ascontiguousarray(np.transpose(X, (0, 2, 1)))
     return [np.ascontiguousarray(np.asarray(x).T) for x in X]
+
+
+def parameters_doc(doc, exclude=("return_sequences",), defaults=None):
+    """The plain estimators' Parameters section as the mirrored ``__init__``
+    takes them: without the entries of ``exclude``, with other ``defaults``.
+
+    Parameters
+    ----------
+    doc : str
+        A numpydoc Parameters block, each entry ``    name : type`` and its
+        more indented description.
+    exclude : sequence of str
+        The parameters to leave out.
+    defaults : dict or None
+        Other defaults to state, ``{name: repr of the default}``.
+
+    Returns
+    -------
+    doc : str
+    """
+    defaults = defaults or {}
+    entries = re.split(r"\n(?=    \S)", doc.strip("\n"))
+    kept = []
+    for entry in entries:
+        name = entry.split(":")[0].strip()
+        if name in exclude:
+            continue
+        if name in defaults:
+            entry = re.sub(r"default=[^\n]*", f"default={defaults[name]}", entry, count=1)
+        kept.append(entry.rstrip())
+    return "\n\n".join(kept)

@@ -21,7 +21,7 @@ except ImportError as error:  # pragma: no cover - exercised without aeon
         "sklstm.aeon needs aeon, which is not installed: pip install 'sklstm[aeon]' "
         "(or pip install aeon).") from error
 
-from ._adapters import lstm_params, mirrored_init, to_time_major
+from ._adapters import lstm_params, mirrored_init, parameters_doc, to_time_major
 from ._estimators import _CLASS_WEIGHT_DOC, _PARAMS_DOC, LSTMClassifier, LSTMRegressor
 
 __all__ = ["AeonLSTMClassifier", "AeonLSTMRegressor"]
@@ -35,6 +35,8 @@ _TAGS = {
     "X_inner_type": ["numpy3D", "np-list"],
     "algorithm_type": "deeplearning",
 }
+
+_PARAMS = parameters_doc(_PARAMS_DOC, defaults={"n_jobs": "1"})
 
 _NOTES_DOC = """
     ``n_jobs`` defaults to 1 here, aeon's convention for estimators that can
@@ -66,7 +68,7 @@ class AeonLSTMClassifier(BaseClassifier):
 
     Parameters
     ----------
-    {_PARAMS_DOC.strip()}
+    {_PARAMS}
 
     {_CLASS_WEIGHT_DOC.strip()}
 
@@ -130,7 +132,7 @@ class AeonLSTMRegressor(BaseRegressor):
 
     Parameters
     ----------
-    {_PARAMS_DOC.strip()}
+    {_PARAMS}
 
     Attributes
     ----------

@@ -26,7 +26,7 @@ except ImportError as error:  # pragma: no cover - exercised without sktime
         "sklstm.sktime needs sktime, which is not installed: pip install "
         "'sklstm[sktime]' (or pip install sktime).") from error
 
-from ._adapters import lstm_params, mirrored_init, to_time_major
+from ._adapters import lstm_params, mirrored_init, parameters_doc, to_time_major
 from ._estimators import _CLASS_WEIGHT_DOC, _PARAMS_DOC, LSTMClassifier, LSTMRegressor
 from ._forecast import forecast
 
@@ -38,6 +38,8 @@ _FORECASTER_PARAMS = (
     inspect.Parameter("window_length", inspect.Parameter.KEYWORD_ONLY, default=10),
     inspect.Parameter("scale", inspect.Parameter.KEYWORD_ONLY, default=True),
 )
+
+_PARAMS = parameters_doc(_PARAMS_DOC)
 
 _FORECASTER_PARAMS_DOC = """
     window_length : int, default=10
@@ -74,7 +76,7 @@ class LSTMForecaster(BaseForecaster):
     ----------
     {_FORECASTER_PARAMS_DOC.strip()}
 
-    {_PARAMS_DOC.strip()}
+    {parameters_doc(_PARAMS_DOC, exclude=("return_sequences", "embedding_dim"))}
 
     Attributes
     ----------
@@ -129,7 +131,10 @@ class LSTMForecaster(BaseForecaster):
     # base class need not keep every value seen.
     _config = {"remember_data": False}
 
-    __init__ = mirrored_init(LSTMRegressor, _forecaster_init, extra=_FORECASTER_PARAMS)
+    # Token ids (embedding_dim) are not values to standardize and forecast.
+    __init__ = mirrored_init(LSTMRegressor, _forecaster_init,
+                             exclude=("return_sequences", "embedding_dim"),
+                             extra=_FORECASTER_PARAMS)
 
     def _fit(self, y, X, fh):
         L = self.window_length
@@ -154,7 +159,8 @@ class LSTMForecaster(BaseForecaster):
     def _update(self, y, X=None, update_params=True):
         if self._with_X and X is None:
             raise ValueError("The forecaster was fitted with X: update needs X too.")
-        Y, E = self._scaled(y.to_numpy(dtype=np.float64), self._exog(X, len(y)))
+        E = self._exog(X if self._with_X else None, len(y))
+        Y, E = self._scaled(y.to_numpy(dtype=np.float64), E)
         Y = np.concatenate([self._y_tail, Y])
         E = np.concatenate([self._X_tail, E])
         if update_params:
@@ -316,7 +322,7 @@ class SktimeLSTMClassifier(BaseClassifier):
 
     Parameters
     ----------
-    {_PARAMS_DOC.strip()}
+    {_PARAMS}
 
     {_CLASS_WEIGHT_DOC.strip()}
 
@@ -374,7 +380,7 @@ class SktimeLSTMRegressor(BaseRegressor):
 
     Parameters
     ----------
-    {_PARAMS_DOC.strip()}
+    {_PARAMS}
 
     Attributes
     ----------
