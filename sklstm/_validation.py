@@ -6,6 +6,7 @@ lengths all become one array of steps plus where each sequence starts and
 how long it is.
 """
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -127,6 +128,7 @@ def check_sequences(X, *, dtype, estimator, n_features=None, n_timesteps_2d=None
     if X is None:
         # check_array would read None as NaN.
         raise TypeError(f"{name} takes sequences as X, got None.")
+    _check_not_sktime_panel(X, name)
     if _is_ragged(X):
         data = _check_sequence_list(X, dtype=dtype, estimator=estimator)
         ndim = 0
@@ -164,11 +166,43 @@ def check_sequences(X, *, dtype, estimator, n_features=None, n_timesteps_2d=None
                              f"{name} needs at least one.")
         data = SequenceData.from_array(X)
     if n_features is not None and data.n_features != n_features:
+        hint = _ONE_SEQUENCE_HINT if ndim == 2 and n_features > 1 else ""
+        if ndim == 3 and X.shape[1] == n_features:
+            hint = (f" X has shape {X.shape}: if it is channels-first (n_cases, "
+                    f"n_channels, n_timepoints), as aeon's and sktime's panels, pass "
+                    f"X.transpose(0, 2, 1).{_PANEL_HINT}")
         raise ValueError(
             f"X has {data.n_features} features per timestep, but {name} is expecting "
-            f"{n_features} features per timestep as input."
-            f"{_ONE_SEQUENCE_HINT if ndim == 2 and n_features > 1 else ''}")
+            f"{n_features} features per timestep as input.{hint}")
     return data, ndim
+
+
+_PANEL_HINT = (" The estimators of sklstm.aeon and sklstm.sktime take those "
+               "libraries' panels as they are.")
+
+
+def _check_not_sktime_panel(X, name):
+    """Refuse sktime's nested DataFrame panels and warn on DataFrames indexed
+    as sktime's (instance, time) panels. Either is channels-first data that
+    would otherwise be read with the axes swapped, or not at all."""
+    if not (type(X).__module__.startswith("pandas") and hasattr(X, "columns")):
+        return
+    cell = X.iat[0, 0] if X.size else None
+    if isinstance(cell, np.ndarray) or type(cell).__module__.startswith("pandas"):
+        raise TypeError(
+            f"X is a DataFrame whose cells hold series (sktime's 'nested_univ' "
+            f"panel); {name} takes arrays (n_samples, n_timesteps, n_features). "
+            f"Convert it, sktime.datatypes.convert_to(X, 'numpy3D').transpose(0, 2, 1), "
+            f"or use sklstm.sktime's estimators.")
+    if X.index.nlevels > 1:
+        warnings.warn(
+            f"X is a DataFrame with a MultiIndex of rows, as sktime's 'pd-multiindex' "
+            f"panels ((instance, time) rows, a column per variable); {name} reads each "
+            f"row as one sequence whose timesteps are the columns. For a panel, "
+            f"convert it, sktime.datatypes.convert_to(X, 'numpy3D').transpose(0, 2, 1), "
+            f"or use sklstm.sktime's estimators. If each row is a sample (a table of "
+            f"lags, say), pass X.reset_index(drop=True) to silence this warning.",
+            UserWarning)
 
 
 _ONE_SEQUENCE_HINT = (" A 2D X holds univariate sequences, one per row; one "
@@ -227,10 +261,15 @@ def _check_sequence_list(X, *, dtype, estimator):
             raise ValueError(f"Sequence X[{i}] has no timesteps; {name} needs at "
                              f"least one per sequence.")
         if sequence.shape[1] != (sequences[0].shape[1] if sequences else sequence.shape[1]):
+            hint = ""
+            if sequence.shape[0] == sequences[0].shape[0]:
+                hint = (f" They have {sequence.shape[0]} rows each: if they are "
+                        f"channels-first (n_channels, n_timepoints_i), as aeon's "
+                        f"collections, pass [x.T for x in X].{_PANEL_HINT}")
             raise ValueError(
                 f"Sequence X[{i}] has {sequence.shape[1]} features per timestep, but "
                 f"X[0] has {sequences[0].shape[1]}: all sequences need the same "
-                f"features.")
+                f"features.{hint}")
         if sequence.shape[1] == 0:
             raise ValueError(f"Sequence X[{i}] has 0 features per timestep.")
         sequences.append(sequence)
