@@ -173,6 +173,11 @@ def _emit_estimator(g, estimator, x, lengths, outputs, dtype, recurrence):
     """The estimator's graph from input `x` (as ``_input_kind`` describes it)
     and optional int64 `lengths` to the output names `outputs`."""
     net = estimator._network
+    for name, kind, known in [("recurrent_activation", net.gate_activation, _LSTM_ACTIVATIONS),
+                              ("cell_activation", net.cell_activation, _LSTM_ACTIVATIONS),
+                              ("activation", net.dense_activation, _OPERATORS)]:
+        if kind not in known:
+            raise ValueError(f"{name}={kind!r} has no ONNX counterpart in sklstm.onnx.")
     if net.embedding_dim:
         x = g.node("Gather", [g.const("embedding", estimator.embedding_.astype(dtype)), x])
     elif _rank(estimator) == 2:
@@ -262,10 +267,20 @@ def _lstm_layer(g, steps, lengths, weights, net, dtype):
     # ONNX adds an input and a recurrent bias; sklstm has one.
     B = np.stack([np.concatenate([_gate_blocks(w["bias"], iofc), np.zeros(4 * h)])
                   for w in weights]).astype(dtype)
-    inputs = [steps, g.const("W", W), g.const("R", R), g.const("B", B), lengths or ""]
+    inputs = [steps, g.const("W", W), g.const("R", R), g.const("B", B)]
+    if lengths:
+        inputs.append(lengths)
     if net.peephole:  # sklstm's are i, f, o; ONNX's i, o, f
         P = np.stack([_gate_blocks(w["peephole"], (0, 2, 1)) for w in weights])
-        inputs += ["", "", g.const("P", P.astype(dtype))]
+        # P is the 8th input: the ones before it are given, not left empty,
+        # as skl2onnx cannot order nodes with empty inputs.
+        if not lengths:
+            t = g.node("Slice", [g.node("Shape", [steps]), g.const("start", _i64(0)),
+                                 g.const("end", _i64(1))])
+            inputs.append(g.node("Expand", [g.node("Cast", [t], to=TensorProto.INT32),
+                                            _batch(g, steps)]))
+        zeros = _zeros(g, steps, [len(weights)], h, dtype)
+        inputs += [zeros, zeros, g.const("P", P.astype(dtype))]
     functions = [_LSTM_ACTIVATIONS[kind] for kind in
                  (net.gate_activation, net.cell_activation, net.cell_activation)]
     attrs = dict(hidden_size=h, activations=[name for name, _ in functions] * len(weights),
@@ -285,6 +300,19 @@ def _lstm_layer(g, steps, lengths, weights, net, dtype):
     return steps, final
 
 
+def _batch(g, steps):
+    """The batch size of (T, N, D) steps, as a (1,) int64 shape."""
+    return g.node("Slice", [g.node("Shape", [steps]), g.const("start", _i64(1)),
+                            g.const("end", _i64(2))])
+
+
+def _zeros(g, steps, lead, h, dtype):
+    """Zero states of shape (*lead, N, h) for (T, N, D) steps."""
+    shape = g.node("Concat", [g.const("lead", np.array(lead, np.int64)), _batch(g, steps),
+                              g.const("h", _i64(h))], axis=0)
+    return g.node("ConstantOfShape", [shape], value=numpy_helper.from_array(np.zeros(1, dtype)))
+
+
 def _step_mask(g, steps, lengths):
     """(T, N, 1) booleans: whether step t is within sequence n's length."""
     t = g.node("Gather", [g.node("Shape", [steps]), g.const("zero", np.array(0, np.int64))])
@@ -300,10 +328,7 @@ def _scan_layer(g, steps, mask, weights, net, dtype):
     operators, for the precisions onnxruntime's LSTM kernel lacks; the same
     outputs as _lstm_layer (padding steps of the outputs are zero too)."""
     h = weights[0]["weight_hh"].shape[1]
-    batch = g.node("Slice", [g.node("Shape", [steps]), g.const("start", _i64(1)),
-                             g.const("end", _i64(2))])
-    zeros = g.node("ConstantOfShape", [g.node("Concat", [batch, g.const("h", _i64(h))], axis=0)],
-                   value=numpy_helper.from_array(np.zeros(1, dtype)))
+    zeros = _zeros(g, steps, [], h, dtype)
     outputs, finals = [], []
     for d, w in enumerate(weights):
         # The input projection of all steps at once, outside the loop.
@@ -477,7 +502,8 @@ def to_onnx(model, *, sequence_lens=False, dtype=None, recurrence="auto",
     >>> rng = np.random.RandomState(0)
     >>> X = rng.normal(size=(40, 6, 2)).astype(np.float32)
     >>> y = X[:, 0, 0] > 0
-    >>> clf = LSTMClassifier(hidden_layer_sizes=4, max_iter=5, random_state=0).fit(X, y)
+    >>> clf = LSTMClassifier(hidden_layer_sizes=4, random_state=0)
+    >>> clf = clf.partial_fit(X, y, classes=[False, True])  # one epoch, for the example
     >>> session = onnxruntime.InferenceSession(to_onnx(clf).SerializeToString(),
     ...                                        providers=["CPUExecutionProvider"])
     >>> label, proba = session.run(None, {"X": X[:3]})
@@ -628,10 +654,12 @@ def _estimator_input(g, operator, dtype):
     estimator, variable = operator.raw_operator, operator.inputs[0]
     shape = variable.type.shape
     if len(shape) != _rank(estimator):
-        raise ValueError(
-            f"{type(estimator).__name__} reads {_rank(estimator)}D input (it was fitted on "
-            f"{'token ids' if estimator._network.embedding_dim else 'a 2D table' if _rank(estimator) == 2 else '3D sequences'}), "
-            f"but skl2onnx gives it {variable.type} of shape {shape}.")
+        fitted_on = ("token ids" if estimator._network.embedding_dim else
+                     "a 2D table of univariate sequences" if _rank(estimator) == 2 else
+                     "3D or ragged sequences")
+        raise ValueError(f"{type(estimator).__name__} reads {_rank(estimator)}D input (it "
+                         f"was fitted on {fitted_on}), but skl2onnx gives it a tensor of "
+                         f"shape {shape}.")
     want = TensorProto.INT64 if estimator._network.embedding_dim else _FLOAT_TYPES[dtype]
     if variable.type.to_onnx_type().tensor_type.elem_type == want:
         return variable.full_name
@@ -738,8 +766,9 @@ def register_skl2onnx_converters():
     >>> register_skl2onnx_converters()
     True
     >>> X = np.random.RandomState(0).normal(size=(30, 8)).astype(np.float32)
-    >>> pipe = make_pipeline(StandardScaler(), LSTMRegressor(hidden_layer_sizes=3, max_iter=2))
-    >>> onx = skl2onnx.to_onnx(pipe.fit(X, X[:, -1]), X[:1])
+    >>> scaler = StandardScaler().fit(X)
+    >>> lstm = LSTMRegressor(hidden_layer_sizes=3).partial_fit(scaler.transform(X), X[:, -1])
+    >>> onx = skl2onnx.to_onnx(make_pipeline(scaler, lstm), X[:1])
     >>> [o.name for o in onx.graph.output]
     ['variable']
     """
