@@ -335,7 +335,8 @@ def test_skl2onnx_pipeline_with_a_scikit_learn_scaler():
     assert "LSTM" in {node.op_type for node in onnx_model.graph.node}
     X_new = rng.normal(loc=3, scale=2, size=(11, 8))
     (got,) = _session(onnx_model).run(None, {"X": X_new.astype(np.float32)})
-    np.testing.assert_allclose(got.ravel(), pipe.predict(X_new), rtol=1e-5, atol=1e-5)
+    assert got.shape == (11,)
+    np.testing.assert_allclose(got, pipe.predict(X_new), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("dtype, tensor_type", [("float32", FloatTensorType),
