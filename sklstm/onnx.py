@@ -117,8 +117,8 @@ class _Graph:
         return outputs[0] if len(outputs) == 1 else outputs
 
     def add(self, op, inputs, outputs, attrs):
-        self.nodes.append(helper.make_node(op, inputs, outputs, name=self.name(f"{op}_node"),
-                                           **attrs))
+        name = self.name(f"{op}_node")
+        self.nodes.append(helper.make_node(op, inputs, outputs, name=name, **attrs))
 
 
 class _Skl2onnxGraph(_Graph):
@@ -135,7 +135,8 @@ class _Skl2onnxGraph(_Graph):
             self.container.add_initializer(name, TensorProto.STRING, list(tensor.dims),
                                            list(tensor.string_data))
         else:
-            self.container.add_initializer(name, tensor.data_type, list(tensor.dims), tensor)
+            self.container.add_initializer(name, tensor.data_type, list(tensor.dims),
+                                           tensor)
         return name
 
     def add(self, op, inputs, outputs, attrs):
@@ -155,6 +156,12 @@ def _i64(*values):
     return np.array(values, dtype=np.int64)
 
 
+def _affine(g, x, weight, bias, dtype):
+    """x @ weight + bias, the weight of shape (inputs, outputs)."""
+    return g.node("Add", [g.node("MatMul", [x, g.const("weight", weight.astype(dtype))]),
+                          g.const("bias", bias.astype(dtype))])
+
+
 def _activation(g, kind, x, dtype):
     if kind == "hard_sigmoid":
         # sklstm's formula, x / 6 + 1 / 2 clipped to [0, 1]: onnxruntime's
@@ -170,12 +177,14 @@ def _activation(g, kind, x, dtype):
 # -- the estimator ----------------------------------------------------------------
 
 def _emit_estimator(g, estimator, x, lengths, outputs, dtype, recurrence):
-    """The estimator's graph from input `x` (as ``_input_kind`` describes it)
-    and optional int64 `lengths` to the output names `outputs`."""
+    """The estimator's graph from input `x` (in to_onnx's signature: floats
+    or token ids, 2D or 3D) and optional int64 `lengths` to the output names
+    `outputs`."""
     net = estimator._network
-    for name, kind, known in [("recurrent_activation", net.gate_activation, _LSTM_ACTIVATIONS),
-                              ("cell_activation", net.cell_activation, _LSTM_ACTIVATIONS),
-                              ("activation", net.dense_activation, _OPERATORS)]:
+    for name, kind, known in [
+            ("recurrent_activation", net.gate_activation, _LSTM_ACTIVATIONS),
+            ("cell_activation", net.cell_activation, _LSTM_ACTIVATIONS),
+            ("activation", net.dense_activation, _OPERATORS)]:
         if kind not in known:
             raise ValueError(f"{name}={kind!r} has no ONNX counterpart in sklstm.onnx.")
     if net.embedding_dim:
@@ -195,16 +204,12 @@ def _emit_estimator(g, estimator, x, lengths, outputs, dtype, recurrence):
     for weights in estimator.lstm_weights_:
         steps, final = layer(g, steps, lengths, weights, net, dtype)
 
-    if net.per_step:
-        x = g.node("Transpose", [steps], perm=[1, 0, 2])
-    else:
-        x = final
+    # The head reads every step, (N, T, features), or the final states.
+    x = g.node("Transpose", [steps], perm=[1, 0, 2]) if net.per_step else final
     for coef, intercept in zip(estimator.coefs_[:-1], estimator.intercepts_[:-1]):
-        x = g.node("Add", [g.node("MatMul", [x, g.const("dense_weight", coef.astype(dtype))]),
-                           g.const("dense_bias", intercept.astype(dtype))])
+        x = _affine(g, x, coef, intercept, dtype)
         x = _activation(g, net.dense_activation, x, dtype)
-    raw = g.node("Add", [g.node("MatMul", [x, g.const("weight", estimator.coefs_[-1].astype(dtype))]),
-                         g.const("bias", estimator.intercepts_[-1].astype(dtype))])
+    raw = _affine(g, x, estimator.coefs_[-1], estimator.intercepts_[-1], dtype)
 
     if isinstance(estimator, LSTMClassifier):
         _emit_link(g, estimator, raw, outputs, dtype)
@@ -239,7 +244,9 @@ def _class_values(classes):
     kind = classes.dtype.kind
     if kind in "iu":
         return classes.astype(np.int64)
-    if kind in "fb":
+    if kind == "f":
+        return classes.astype(np.float64)
+    if kind == "b":
         return classes
     return np.array([str(c) for c in classes], dtype=object)
 
@@ -310,7 +317,8 @@ def _zeros(g, steps, lead, h, dtype):
     """Zero states of shape (*lead, N, h) for (T, N, D) steps."""
     shape = g.node("Concat", [g.const("lead", np.array(lead, np.int64)), _batch(g, steps),
                               g.const("h", _i64(h))], axis=0)
-    return g.node("ConstantOfShape", [shape], value=numpy_helper.from_array(np.zeros(1, dtype)))
+    return g.node("ConstantOfShape", [shape],
+                  value=numpy_helper.from_array(np.zeros(1, dtype)))
 
 
 def _step_mask(g, steps, lengths):
@@ -332,8 +340,7 @@ def _scan_layer(g, steps, mask, weights, net, dtype):
     outputs, finals = [], []
     for d, w in enumerate(weights):
         # The input projection of all steps at once, outside the loop.
-        z = g.node("Add", [g.node("MatMul", [steps, g.const("W", w["weight_ih"].T.astype(dtype))]),
-                           g.const("B", w["bias"].astype(dtype))])
+        z = _affine(g, steps, w["weight_ih"].T, w["bias"], dtype)
         body = _scan_body(g, w, h, net, dtype, masked=bool(mask))
         scanned = [z, mask] if mask else [z]
         h_final, _, y = g.node("Scan", [zeros, zeros, *scanned], n_outputs=3, body=body,
@@ -351,7 +358,8 @@ def _scan_body(parent, w, h, net, dtype, masked):
     """The graph of one step: (h, c, projected input[, mask]) to (h, c, output)."""
     g = _Graph(names=parent.name, consts=parent.const)
     h_prev, c_prev, z_t, m_t = (g.name(s) for s in ("h_prev", "c_prev", "z_t", "m_t"))
-    z = g.node("Add", [z_t, g.node("MatMul", [h_prev, g.const("R", w["weight_hh"].T.astype(dtype))])])
+    recurrent = g.const("R", w["weight_hh"].T.astype(dtype))
+    z = g.node("Add", [z_t, g.node("MatMul", [h_prev, recurrent])])
     zi, zf, zg, zo = g.node("Split", [z, g.const("split", _i64(h, h, h, h))], n_outputs=4,
                             axis=-1)
     if net.peephole:
@@ -394,14 +402,16 @@ def _emit_scaler(g, scaler, x, output, dtype):
 
 def _emit_window(g, window, series, output):
     """Every complete window of a (T, F) series: (n_windows, look_back, F)."""
-    t = g.node("Gather", [g.node("Shape", [series]), g.const("zero", np.array(0, np.int64))])
+    t = g.node("Gather", [g.node("Shape", [series]),
+                          g.const("zero", np.array(0, np.int64))])
     look_back = g.const("look_back", np.array(window.look_back, np.int64))
     step = g.const("step", np.array(window.step, np.int64))
     zero, one = (g.const(s, np.array(v, np.int64)) for s, v in (("zero", 0), ("one", 1)))
     n_windows = g.node("Add", [g.node("Div", [g.node("Sub", [t, look_back]), step]), one])
     starts = g.node("Mul", [g.node("Range", [zero, n_windows, one]), step])
     offsets = g.node("Range", [zero, look_back, one])
-    index = g.node("Add", [g.node("Unsqueeze", [starts, g.const("axis", _i64(1))]), offsets])
+    starts = g.node("Unsqueeze", [starts, g.const("axis", _i64(1))])
+    index = g.node("Add", [starts, offsets])
     g.node("Gather", [series, index], outputs=[output], axis=0)
 
 
@@ -455,11 +465,13 @@ def _output_infos(estimator, dtype, per_window):
     real = _FLOAT_TYPES[dtype]
     k = estimator._network.n_outputs
     if isinstance(estimator, LSTMClassifier):
-        return [helper.make_tensor_value_info("label", _label_type(estimator.classes_), lead),
+        label_type = _label_type(estimator.classes_)
+        return [helper.make_tensor_value_info("label", label_type, lead),
                 helper.make_tensor_value_info("probabilities", real,
                                               [*lead, len(estimator.classes_)])]
     with_axis = estimator._y_ndim == len(lead) + 1
-    return [helper.make_tensor_value_info("variable", real, [*lead, k] if with_axis else lead)]
+    shape = [*lead, k] if with_axis else lead
+    return [helper.make_tensor_value_info("variable", real, shape)]
 
 
 def to_onnx(model, *, sequence_lens=False, dtype=None, recurrence="auto",
@@ -517,7 +529,8 @@ def to_onnx(model, *, sequence_lens=False, dtype=None, recurrence="auto",
     if dtype not in _FLOAT_TYPES:
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype}.")
     if recurrence not in ("auto", "lstm", "scan"):
-        raise ValueError(f"recurrence must be 'auto', 'lstm' or 'scan', got {recurrence!r}.")
+        raise ValueError(f"recurrence must be 'auto', 'lstm' or 'scan', got "
+                         f"{recurrence!r}.")
     if recurrence == "auto":
         recurrence = "lstm" if dtype == np.float32 else "scan"
     if not isinstance(target_opset, int) or target_opset < MIN_OPSET:
@@ -540,7 +553,8 @@ def to_onnx(model, *, sequence_lens=False, dtype=None, recurrence="auto",
         inputs = [helper.make_tensor_value_info("X", real,
                                                 ["N", "T", estimator._network.n_inputs])]
     if sequence_lens:
-        inputs.append(helper.make_tensor_value_info("sequence_lens", TensorProto.INT64, ["N"]))
+        inputs.append(helper.make_tensor_value_info("sequence_lens", TensorProto.INT64,
+                                                    ["N"]))
     outputs = _output_infos(estimator, dtype, per_window)
 
     g = _Graph()
@@ -645,7 +659,8 @@ def _skl2onnx_types():
 def _estimator_dtype(operator):
     """The precision of the estimator's graph: its input's when it is a float
     tensor (skl2onnx's convention), else the estimator's."""
-    return _skl2onnx_dtype(operator.inputs[0].type) or np.dtype(operator.raw_operator._params.dtype)
+    return (_skl2onnx_dtype(operator.inputs[0].type)
+            or np.dtype(operator.raw_operator._params.dtype))
 
 
 def _estimator_input(g, operator, dtype):
@@ -712,7 +727,8 @@ def _parse_classifier(scope, model, inputs, custom_parsers=None):
 
 
 def _shape_same(operator):
-    operator.outputs[0].type = operator.inputs[0].type.__class__(operator.inputs[0].type.shape)
+    variable = operator.inputs[0].type
+    operator.outputs[0].type = variable.__class__(variable.shape)
 
 
 def _convert_scaler(scope, operator, container):
@@ -767,7 +783,8 @@ def register_skl2onnx_converters():
     True
     >>> X = np.random.RandomState(0).normal(size=(30, 8)).astype(np.float32)
     >>> scaler = StandardScaler().fit(X)
-    >>> lstm = LSTMRegressor(hidden_layer_sizes=3).partial_fit(scaler.transform(X), X[:, -1])
+    >>> lstm = LSTMRegressor(hidden_layer_sizes=3)
+    >>> lstm = lstm.partial_fit(scaler.transform(X), X[:, -1])  # one epoch
     >>> onx = skl2onnx.to_onnx(make_pipeline(scaler, lstm), X[:1])
     >>> [o.name for o in onx.graph.output]
     ['variable']
