@@ -211,6 +211,19 @@ def test_float32_export_of_a_float64_model():
     np.testing.assert_allclose(got, estimator.predict(X_new), rtol=1e-5, atol=1e-5)
 
 
+def test_float64_lstm_operator_for_other_runtimes():
+    # onnxruntime's LSTM kernel is float32 only; recurrence="lstm" still
+    # writes a valid float64 model on the LSTM operator for runtimes with one.
+    rng = np.random.RandomState(11)
+    estimator, _ = _fitted("regressor", "float64", rng, hidden_layer_sizes=3,
+                           peephole=True)
+    graph = to_onnx(estimator, recurrence="lstm", sequence_lens=True).graph
+    (lstm,) = [node for node in graph.node if node.op_type == "LSTM"]
+    weights = {t.name: t for t in graph.initializer}
+    assert weights[lstm.input[1]].data_type == sklstm_onnx.TensorProto.DOUBLE
+    assert len(lstm.input) == 8 and lstm.input[7] in weights  # the peepholes
+
+
 # -- pipelines --------------------------------------------------------------------
 
 def test_pipeline_with_sequence_scaler_ragged():
@@ -355,6 +368,18 @@ def test_skl2onnx_classifier_in_a_pipeline(dtype, tensor_type):
     np.testing.assert_array_equal(label, pipe.predict(X_new))
     tol = TOLERANCE[dtype]
     np.testing.assert_allclose(proba, pipe.predict_proba(X_new), rtol=tol, atol=tol)
+
+
+def test_skl2onnx_classifier_alone_has_label_and_probabilities():
+    rng = np.random.RandomState(12)
+    clf, X_new = _fitted("classifier", "float32", rng, hidden_layer_sizes=3,
+                         labels=[False, True], univariate=True)
+    onnx_model = skl2onnx.to_onnx(clf, X_new[:1])
+    assert [o.name for o in onnx_model.graph.output] == ["label", "probabilities"]
+    label, proba = _session(onnx_model).run(None, {"X": X_new})
+    np.testing.assert_array_equal(label, clf.predict(X_new[..., np.newaxis]))
+    np.testing.assert_allclose(proba, clf.predict_proba(X_new[..., np.newaxis]),
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_skl2onnx_estimator_with_sequence_lengths():
