@@ -8,7 +8,7 @@ that runs in onnxruntime or any other ONNX runtime. It needs the ``onnx``
 package (``pip install 'sklstm[onnx]'`` also installs onnxruntime and
 skl2onnx).
 
-The model's inputs, batch size and sequence length dynamic:
+The model's inputs (their batch size and sequence length are dynamic):
 
 - ``X``: ``(N, T, n_features)`` floats for a model fitted on 3D or ragged
   sequences; ``(N, T)`` floats for one fitted on a 2D table of univariate
