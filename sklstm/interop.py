@@ -1,11 +1,17 @@
 """Weights to and from PyTorch's ``state_dict`` layout, as plain numpy arrays.
 
-The layout is that of this PyTorch module, so anyone can rebuild a fitted
-sklstm model in PyTorch (torch is not needed to call these functions)::
+The layout is that of this PyTorch module, which computes what a fitted
+sklstm model does (torch is not needed to call these functions)::
+
+    import torch
+
 
     class Model(torch.nn.Module):
-        def __init__(self, n_features, hidden_sizes, dense_sizes, n_outputs,
-                     bidirectional=False, vocab_size=0, embedding_dim=0):
+        # sklstm's network: LSTM layers, dense layers, an output layer.
+
+        def __init__(self, n_features, hidden_sizes, n_outputs, *, bidirectional=False,
+                     dense_sizes=(), activation="relu", return_sequences=False,
+                     vocab_size=0, embedding_dim=0):
             super().__init__()
             if embedding_dim:
                 self.embedding = torch.nn.Embedding(vocab_size, embedding_dim)
@@ -18,14 +24,48 @@ sklstm model in PyTorch (torch is not needed to call these functions)::
             self.dense_layers = torch.nn.ModuleList(
                 torch.nn.Linear(sizes[i], sizes[i + 1]) for i in range(len(dense_sizes)))
             self.output = torch.nn.Linear(sizes[-1], n_outputs)
+            self.activation = {"relu": torch.relu, "tanh": torch.tanh,
+                               "logistic": torch.sigmoid,
+                               "identity": torch.nn.Identity()}[activation]
+            self.return_sequences = return_sequences
 
-The forward pass runs the LSTM layers in turn; the head reads the final
-states (``h_n`` of the top layer: the forward direction after the last step,
-the reverse direction after the first) or, with ``return_sequences``, the
-top layer's output at every step; then each dense layer with its activation,
-and the output layer, before the link function (``sigmoid`` for two classes,
-``softmax`` for more). Peephole connections and activations other than
-PyTorch's (sigmoid gates, tanh cell) have no ``nn.LSTM`` counterpart.
+        def forward(self, x):
+            # x: floats of shape (n, T, n_features), or token ids (n, T) with
+            # an embedding. Returns the outputs before the link function,
+            # (n, n_outputs), or (n, T, n_outputs) per step.
+            if hasattr(self, "embedding"):
+                x = self.embedding(x)
+            for lstm in self.lstm_layers:
+                x, (h_n, _) = lstm(x)
+            if not self.return_sequences:
+                # The final states of the top layer: forward after the last
+                # step, reverse after the first (h_n, not x[:, -1]).
+                x = torch.cat(list(h_n), dim=-1)
+            for dense in self.dense_layers:
+                x = self.activation(dense(x))
+            return self.output(x)
+
+The arguments are the estimator's: ``hidden_layer_sizes``,
+``bidirectional``, ``dense_layer_sizes``, ``activation``,
+``return_sequences``, ``embedding_dim`` and ``vocabulary_size_``; the outputs
+are the targets of a regressor, one for two classes (``P(classes_[1])``
+after a sigmoid) or one per class (softmax) for a classifier. For a
+classifier fitted on sequences ``X`` of shape (n, T, 3) with
+``hidden_layer_sizes=(8, 4), bidirectional=True``::
+
+    n_classes = len(estimator.classes_)
+    model = Model(3, (8, 4), 1 if n_classes == 2 else n_classes, bidirectional=True)
+    model.load_state_dict({name: torch.from_numpy(weights)
+                           for name, weights in to_torch_state_dict(estimator).items()})
+    with torch.no_grad():
+        raw = model(torch.from_numpy(X).float())
+    proba = torch.sigmoid(raw)  # P(classes_[1]); torch.softmax(raw, -1) for more
+
+Sequences of different lengths run one at a time (a batch of one), or packed
+with ``torch.nn.utils.rnn.pack_sequence`` in a ``forward`` that reads the
+packed outputs. Peephole connections and activations other than PyTorch's
+(sigmoid gates, tanh cell) have no ``nn.LSTM`` counterpart: export such
+models with :func:`sklstm.onnx.to_onnx`.
 """
 
 from collections.abc import Mapping

@@ -245,3 +245,84 @@ def test_ragged_sequences_equal_torch_packed(bidirectional):
         for ours, theirs in ([(p, e) for p, e in zip(predicted, expected)]
                              + [(f, g) for f, g in zip(transformed, features)]):
             np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def _docstring_blocks():
+    """The literal blocks (after "::") of sklstm.interop's docstring, dedented."""
+    import textwrap
+
+    import sklstm.interop
+
+    blocks = []
+    for text in sklstm.interop.__doc__.split("::\n")[1:]:
+        lines = text.splitlines()
+        end = next((i for i, line in enumerate(lines) if line and not line.startswith(" ")),
+                   len(lines))
+        blocks.append(textwrap.dedent("\n".join(lines[:end])))
+    return blocks
+
+
+@pytest.mark.parametrize("kind, options", [
+    ("regression", {"hidden_layer_sizes": (4, 3), "bidirectional": True,
+                    "dense_layer_sizes": (5, 2), "activation": "tanh"}),
+    ("regression", {"hidden_layer_sizes": 4, "dense_layer_sizes": 3,
+                    "activation": "logistic", "return_sequences": True}),
+    ("regression", {"hidden_layer_sizes": 3, "dense_layer_sizes": 3,
+                    "activation": "identity", "embedding_dim": 2}),
+    ("binary", {"hidden_layer_sizes": (5,), "dense_layer_sizes": 4}),
+    ("multiclass", {"hidden_layer_sizes": (4, 4), "bidirectional": True,
+                    "embedding_dim": 3, "return_sequences": True}),
+])
+def test_interop_docstring_module_predicts_as_sklstm(kind, options):
+    """The PyTorch module of sklstm.interop's docstring, run as written,
+    gives predict's (and predict_proba's) values."""
+    class_code, usage_code = _docstring_blocks()
+    namespace = {}
+    exec(class_code, namespace)
+    rng = np.random.RandomState(4)
+    tokens = "embedding_dim" in options
+    X = (rng.randint(0, VOCAB_SIZE, size=(15, 6)) if tokens
+         else rng.normal(size=(15, 6, 3)))
+    if tokens:
+        X[0, 0] = VOCAB_SIZE - 1
+    lead = (15, 6) if options.get("return_sequences") else (15,)
+    if kind == "regression":
+        estimator = LSTMRegressor(random_state=0, dtype="float64", **options)
+        estimator.partial_fit(X, rng.normal(size=(*lead, 2)))
+    else:
+        classes = [0, 1] if kind == "binary" else [0, 1, 2]
+        estimator = LSTMClassifier(random_state=0, dtype="float64", **options)
+        estimator.partial_fit(X, rng.randint(0, len(classes), size=lead), classes=classes)
+    net = estimator._network
+    model = namespace["Model"](
+        3, net.hidden_sizes, net.n_outputs, bidirectional=net.n_directions == 2,
+        dense_sizes=net.dense_sizes, activation=estimator.activation,
+        return_sequences=estimator.return_sequences,
+        vocab_size=getattr(estimator, "vocabulary_size_", 0),
+        embedding_dim=estimator.embedding_dim or 0).double()
+    model.load_state_dict({name: torch.from_numpy(weights)
+                           for name, weights in to_torch_state_dict(estimator).items()})
+    with torch.no_grad():
+        raw = model(torch.from_numpy(X)).numpy()
+    if kind == "regression":
+        np.testing.assert_allclose(raw, estimator.predict(X), rtol=1e-10, atol=1e-12)
+    else:
+        proba = estimator.predict_proba(X)
+        expected = proba[..., 1:] if kind == "binary" else proba
+        got = (torch.sigmoid(torch.from_numpy(raw)) if kind == "binary"
+               else torch.softmax(torch.from_numpy(raw), -1)).numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_interop_docstring_usage_runs_as_written():
+    class_code, usage_code = _docstring_blocks()
+    rng = np.random.RandomState(5)
+    X = rng.normal(size=(10, 7, 3))
+    estimator = LSTMClassifier(hidden_layer_sizes=(8, 4), bidirectional=True,
+                               random_state=0).partial_fit(X, rng.randint(0, 2, 10),
+                                                           classes=[0, 1])
+    namespace = {"estimator": estimator, "X": X, "to_torch_state_dict": to_torch_state_dict}
+    exec(class_code, namespace)
+    exec(usage_code, namespace)
+    np.testing.assert_allclose(namespace["proba"].numpy()[:, 0],
+                               estimator.predict_proba(X)[:, 1], rtol=1e-5, atol=1e-6)
