@@ -68,10 +68,10 @@ cdef extern from "sklstm_kernels.h" nogil:
                                uint64_t, double, float *)
     void sklstm_dropout_mask_d(Py_ssize_t, Py_ssize_t, const Py_ssize_t *, uint64_t,
                                uint64_t, double, double *)
-    double sklstm_loss_f(int, Py_ssize_t, Py_ssize_t, const float *, const float *,
-                         const float *, double, float *)
-    double sklstm_loss_d(int, Py_ssize_t, Py_ssize_t, const double *, const double *,
-                         const double *, double, double *)
+    double sklstm_loss_f(int, double, Py_ssize_t, Py_ssize_t, const float *,
+                         const float *, const float *, double, float *)
+    double sklstm_loss_d(int, double, Py_ssize_t, Py_ssize_t, const double *,
+                         const double *, const double *, double, double *)
     void sklstm_sgd_update_f(Py_ssize_t, float *, const float *, float *,
                              double, double, int)
     void sklstm_sgd_update_d(Py_ssize_t, double *, const double *, double *,
@@ -263,6 +263,7 @@ ctypedef struct Net:
 ctypedef struct Train:
     double dropout, recurrent_dropout
     uint64_t seed
+    double loss_param  # the Huber loss's delta, the quantile loss's q
     sklstm_poll *poll
 
 
@@ -972,7 +973,7 @@ cdef floating *_head_backward(const Net *net, const Train *train, Py_ssize_t row
 
 cdef double _loss_forward(const Net *net, const Chunk *ch, const Py_ssize_t *starts,
                           const floating *Y, const floating *weights, Py_ssize_t rows,
-                          double scale, const Work *w, floating *ws,
+                          double scale, double loss_param, const Work *w, floating *ws,
                           bint gradient) noexcept nogil:
     """The chunk's weighted loss sum, from the raw outputs at ws + w.raw and
     the targets (and weights) gathered to its rows; with `gradient`, its
@@ -995,9 +996,11 @@ cdef double _loss_forward(const Net *net, const Chunk *ch, const Py_ssize_t *sta
             if sw != NULL:
                 sw[p] = weights[ch.sample[p]]
     if floating is float:
-        return sklstm_loss_f(net.loss, rows, K, ws + w.raw, y, sw, scale, draw)
+        return sklstm_loss_f(net.loss, loss_param, rows, K, ws + w.raw, y, sw, scale,
+                             draw)
     else:
-        return sklstm_loss_d(net.loss, rows, K, ws + w.raw, y, sw, scale, draw)
+        return sklstm_loss_d(net.loss, loss_param, rows, K, ws + w.raw, y, sw, scale,
+                             draw)
 
 
 cdef double _chunk_pass(
@@ -1053,7 +1056,8 @@ cdef double _chunk_pass(
         _scatter(net, &ch, starts, net.n_outputs, ws + w.raw, out)
     if Y == NULL:
         return 0
-    loss = _loss_forward(net, &ch, starts, Y, weights, rows, scale, &w, ws, training)
+    loss = _loss_forward(net, &ch, starts, Y, weights, rows, scale, train.loss_param, &w,
+                         ws, training)
     if not training:
         return loss
 
@@ -1494,6 +1498,7 @@ cdef Train _train(double dropout, double recurrent_dropout, uint64_t seed):
     train.dropout = dropout
     train.recurrent_dropout = recurrent_dropout
     train.seed = seed
+    train.loss_param = 0
     train.poll = NULL
     return train
 
@@ -1541,7 +1546,8 @@ def loss_gradient(const Py_ssize_t[::1] layout, const floating[::1] params,
                   const Py_ssize_t[::1] lengths, const floating[::1] Y,
                   const floating[::1] weights, floating[::1] grad, double alpha,
                   double clip_norm, double dropout, double recurrent_dropout,
-                  uint64_t seed, Py_ssize_t chunk_size, int n_threads):
+                  uint64_t seed, Py_ssize_t chunk_size, int n_threads,
+                  double loss_param=0):
     """Mean loss of (X, Y) as one minibatch; its gradient is written to `grad`.
     Y is flat: a row per sequence, or per step (in X's order) for per-step
     heads. `weights` (or None) weighs those rows in the mean."""
@@ -1550,6 +1556,7 @@ def loss_gradient(const Py_ssize_t[::1] layout, const floating[::1] params,
     cdef sklstm_poll poll
     cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
+    train.loss_param = loss_param
     cdef _Buffers buffers = _Buffers(layout, dropout, recurrent_dropout, _longest(lengths),
                                      n, chunk_size, n_threads, np.asarray(params).dtype,
                                      True)
@@ -1577,10 +1584,11 @@ def loss(const Py_ssize_t[::1] layout, const floating[::1] params,
          const floating[:, ::1] X, const Py_ssize_t[::1] starts,
          const Py_ssize_t[::1] lengths, const floating[::1] Y,
          const floating[::1] weights, double alpha, Py_ssize_t chunk_size,
-         int n_threads):
+         int n_threads, double loss_param=0):
     """Mean loss of (X, Y), forward pass only (no dropout); as loss_gradient."""
     cdef Net net = _unpack(layout)
     cdef Train train = _train(0, 0, 0)
+    train.loss_param = loss_param
     cdef sklstm_poll poll
     cdef Py_ssize_t n = lengths.shape[0]
     cdef Py_ssize_t[::1] samples = np.arange(n, dtype=np.intp)
@@ -1614,7 +1622,8 @@ def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
                 int solver, double learning_rate, double momentum, bint nesterov,
                 double beta_1, double beta_2, double epsilon, double rho,
                 floating[::1] state_1, floating[::1] state_2, long[::1] step,
-                Py_ssize_t chunk_size, int n_threads, ThreadPolicy policy=None):
+                Py_ssize_t chunk_size, int n_threads, ThreadPolicy policy=None,
+                double loss_param=0):
     """One pass over the sequences in `order`, in minibatches, each followed
     by an optimizer update, without returning to Python; `step` counts the
     updates. `policy` keeps a fit's serial and parallel timings from one
@@ -1629,6 +1638,7 @@ def train_epoch(const Py_ssize_t[::1] layout, floating[::1] params,
     """
     cdef Net net = _unpack(layout)
     cdef Train train = _train(dropout, recurrent_dropout, seed)
+    train.loss_param = loss_param
     cdef sklstm_poll poll
     cdef Py_ssize_t n = order.shape[0], start = 0, n_batch
     cdef double total_loss = 0, batch_loss, first_loss = 0

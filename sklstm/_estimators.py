@@ -38,10 +38,14 @@ from sklearn.utils.validation import (
 )
 
 from ._network import (
+    ABSOLUTE_ERROR,
     ACTIVATIONS,
     BINARY_LOG_LOSS,
     GATE_ACTIVATIONS,
+    HUBER,
     MULTI_LOG_LOSS,
+    QUANTILE,
+    REGRESSION_LOSSES,
     SQUARED_ERROR,
     Network,
     _SingleThreadedBLAS,
@@ -254,18 +258,41 @@ _CLASS_WEIGHT_DOC = """
         proportional to the class frequencies. Multiplies ``sample_weight``.
 """
 
+_LOSS_DOC = """
+    loss : {"squared_error", "absolute_error", "huber", "quantile"}, \
+            default="squared_error"
+        The training loss of the error e = prediction - target, averaged
+        over the outputs, scikit-learn's names: "squared_error", e^2 / 2
+        (MLPRegressor's, half Keras' "mse"); "absolute_error", |e| (Keras'
+        "mae", PyTorch's L1Loss), for the conditional median; "huber", e^2 / 2
+        within ``huber_delta`` and linear beyond (PyTorch's HuberLoss),
+        robust to outliers; "quantile", the pinball loss of ``quantile``, for
+        a conditional quantile. Continuing a fit (``warm_start``,
+        ``partial_fit``) trains on the loss set then.
+
+    quantile : float, default=None
+        The quantile that ``loss="quantile"`` estimates, strictly between 0
+        and 1 (0.9: 90 % of targets below the prediction), as in
+        HistGradientBoostingRegressor; needed for that loss only.
+
+    huber_delta : float, default=1.0
+        Where the Huber loss turns from quadratic to linear, in the targets'
+        units (PyTorch's ``delta``); used by ``loss="huber"`` only.
+"""
+
 _ATTRIBUTES_DOC = """
     loss_ : float
         The mean training loss of the last epoch, in scikit-learn MLP's
-        convention: for ``LSTMRegressor`` half the mean squared error, so
-        ``2 * loss_`` is the mean squared error that Keras reports for
-        ``loss="mse"``; for ``LSTMClassifier`` the mean log-loss. Both add
-        the L2 penalty (see ``alpha``).
+        convention: for ``LSTMRegressor`` with the default ``loss`` half the
+        mean squared error, so ``2 * loss_`` is the mean squared error that
+        Keras reports for ``loss="mse"`` (the other losses are as ``loss``
+        defines them); for ``LSTMClassifier`` the mean log-loss. Both add the
+        L2 penalty (see ``alpha``).
 
     loss_curve_ : list of float
         The mean training loss of each epoch, as ``loss_``: for
-        ``LSTMRegressor`` half the mean squared error, not the mean squared
-        error.
+        ``LSTMRegressor``'s squared error, half the mean squared error, not
+        the mean squared error.
 
     best_loss_ : float or None
         The lowest value of ``loss_curve_``; None with early stopping.
@@ -332,14 +359,22 @@ _ATTRIBUTES_DOC = """
 """
 
 
-def _zero_output_loss(loss_kind, Y, weights):
+def _zero_output_loss(loss_kind, loss_param, Y, weights):
     """The mean loss of outputs that are all zero (before the link function)
     on targets Y, a row per output row: what a network predicting nothing
     scores, at least the loss of predicting the mean (squared error) or the
     class frequencies (log-loss) when the targets are centred."""
-    if loss_kind == SQUARED_ERROR:
-        per_row = 0.5 * np.mean(np.square(Y, dtype=np.float64), axis=1)
-        return float(np.average(per_row, weights=weights))
+    if loss_kind in REGRESSION_LOSSES.values():
+        a = np.abs(Y.astype(np.float64))
+        per_element = {
+            SQUARED_ERROR: lambda: 0.5 * a * a,
+            ABSOLUTE_ERROR: lambda: a,
+            HUBER: lambda: np.where(a <= loss_param, 0.5 * a * a,
+                                    loss_param * (a - 0.5 * loss_param)),
+            # Predicting 0 for target y costs q y above, (1 - q) |y| below.
+            QUANTILE: lambda: np.where(Y >= 0, loss_param, 1 - loss_param) * a,
+        }[loss_kind]()
+        return float(np.average(per_element.mean(axis=1), weights=weights))
     if loss_kind == BINARY_LOG_LOSS:
         return Y.shape[1] * float(np.log(2))
     return float(np.log(Y.shape[1]))
@@ -506,6 +541,10 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
     @abstractmethod
     def _loss_kind(self):
         """The engine's loss code for the output layer."""
+
+    def _loss_param(self):
+        """The parameter of the loss (see Network); 0 when it has none."""
+        return 0.0
 
     @abstractmethod
     def _class_weights(self, Y):
@@ -719,7 +758,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
             gate_activation=self.recurrent_activation,
             cell_activation=self.cell_activation, per_step=self.return_sequences,
             vocab_size=self.vocabulary_size_ if self.embedding_dim else 0,
-            embedding_dim=self.embedding_dim or 0)
+            embedding_dim=self.embedding_dim or 0, loss_param=self._loss_param())
         # numpy's BLAS threads make the QR of the recurrent weights take ~1 s
         # instead of ~1 ms when other processes hold the cores (measured).
         with _SingleThreadedBLAS():
@@ -797,7 +836,8 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         self.loss_ = loss
         self.loss_curve_.append(loss)
         if reference is None:
-            reference = max(_zero_output_loss(self._network.loss_kind, Y, weights),
+            reference = max(_zero_output_loss(self._network.loss_kind,
+                                              self._network.loss_param, Y, weights),
                             first_loss if np.isfinite(first_loss) else 0.0)
         self._check_divergence(loss, reference, _EXPLODING_LOSS_FACTOR)
         message = f"Epoch {self.n_iter_}, loss = {loss:.8f}"
@@ -892,6 +932,17 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
                                       state["_random_state"].get_state())
         return state
 
+    def _use_current_loss(self):
+        """Continue training on the loss the parameters name now: the loss,
+        like alpha or the learning rate, is the objective of the next epochs,
+        not part of the fitted network's shape."""
+        kind, param = self._loss_kind(), self._loss_param()
+        if (kind, param) != (self._network.loss_kind, self._network.loss_param):
+            policy = self._network._thread_policy()
+            self._network = Network(**{**self._network.config(), "loss": kind,
+                                       "loss_param": param})
+            self._network._policy = policy
+
     def _restore(self, state):
         """Back to a state from _fitted_state."""
         for key in [key for key in vars(self) if key.startswith("_") or key.endswith("_")]:
@@ -918,6 +969,8 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         if fresh:
             self._warn_if_far_from_unit_scale(data, Y, weights)
             self._initialize(data, Y, architecture)
+        else:
+            self._use_current_loss()
         self._prepare_optimizer()
 
         early_stopping = self.early_stopping and not incremental
@@ -1201,7 +1254,8 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
                                  f"the network has {network.n_outputs}.")
             expected_loss = BINARY_LOG_LOSS if len(classes) == 2 else MULTI_LOG_LOSS
         else:
-            expected_loss = SQUARED_ERROR
+            expected_loss = (network.loss_kind if network.loss_kind in
+                             REGRESSION_LOSSES.values() else SQUARED_ERROR)
         if network.loss_kind != expected_loss:
             raise ValueError(f"The network's loss code {network.loss_kind} is not "
                              f"{type(self).__name__}'s ({expected_loss}).")
@@ -1223,11 +1277,14 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
     Stacked (optionally bidirectional, peephole) LSTM layers read each
     sequence; optional dense layers and a linear output layer map the final
     hidden state, or with ``return_sequences`` every step's, to the targets.
-    Trained on the squared error.
+    Trained on the squared error, or the absolute error, Huber or quantile
+    loss (``loss``).
 
     Parameters
     ----------
     {_PARAMS_DOC.strip()}
+
+    {_LOSS_DOC.strip()}
 
     Attributes
     ----------
@@ -1256,8 +1313,73 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
     True
     """
 
+    _parameter_constraints = {
+        **BaseLSTM._parameter_constraints,
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+        "quantile": [Interval(Real, 0, 1, closed="neither"), None],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(32,),
+        *,
+        bidirectional=False,
+        peephole=False,
+        dense_layer_sizes=(),
+        activation="relu",
+        recurrent_activation="sigmoid",
+        cell_activation="tanh",
+        return_sequences=False,
+        embedding_dim=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        clip_norm=5.0,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=1e-3,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        validation_holdout="random",
+        n_iter_no_change=10,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        rho=0.9,
+        epsilon=1e-8,
+        dtype="float32",
+        n_jobs=None,
+        loss="squared_error",
+        quantile=None,
+        huber_delta=1.0,
+    ):
+        # The shared parameters plus the loss's; scikit-learn reads the
+        # parameter names from this signature, so it lists them all.
+        params = {name: value for name, value in locals().items()
+                  if name not in ("self", "__class__", "loss", "quantile", "huber_delta")}
+        super().__init__(**params)
+        self.loss = loss
+        self.quantile = quantile
+        self.huber_delta = huber_delta
+
     def _loss_kind(self):
-        return SQUARED_ERROR
+        if self.loss == "quantile" and self.quantile is None:
+            raise ValueError('loss="quantile" needs the quantile to estimate: set '
+                             'quantile, strictly between 0 and 1 (0.5 for the median).')
+        return REGRESSION_LOSSES[self.loss]
+
+    def _loss_param(self):
+        return {"huber": self.huber_delta, "quantile": self.quantile}.get(self.loss, 0.0)
 
     def _class_weights(self, Y):
         return None

@@ -28,7 +28,12 @@ from threadpoolctl import ThreadpoolController
 
 from . import _engine
 
+# The kernels' loss codes (src_c/sklstm_kernels.h): the regressor's four
+# losses and the classifiers' two.
 SQUARED_ERROR, BINARY_LOG_LOSS, MULTI_LOG_LOSS = 0, 1, 2
+ABSOLUTE_ERROR, HUBER, QUANTILE = 3, 4, 5
+REGRESSION_LOSSES = {"squared_error": SQUARED_ERROR, "absolute_error": ABSOLUTE_ERROR,
+                     "huber": HUBER, "quantile": QUANTILE}
 # The kernels' activation codes (src_c/sklstm_kernels.h).
 GATE_ACTIVATIONS = {"sigmoid": 0, "hard_sigmoid": 1}
 ACTIVATIONS = {"tanh": 0, "relu": 1, "identity": 2, "logistic": 3}
@@ -152,7 +157,8 @@ class Network:
         Units of each stacked LSTM layer, bottom first.
     n_outputs : int
         Units of the output layer.
-    loss : {SQUARED_ERROR, BINARY_LOG_LOSS, MULTI_LOG_LOSS}
+    loss : {SQUARED_ERROR, ABSOLUTE_ERROR, HUBER, QUANTILE, BINARY_LOG_LOSS, \
+            MULTI_LOG_LOSS}
         Link function and loss after the output layer.
     bidirectional, peephole : bool
         Layer options.
@@ -166,19 +172,23 @@ class Network:
     vocab_size, embedding_dim : int
         With ``embedding_dim > 0`` the single input feature holds token ids
         below ``vocab_size``, each replaced by a learned vector.
+    loss_param : float
+        The Huber loss's delta (> 0) or the quantile loss's quantile (in
+        (0, 1)); 0 for the other losses.
     """
 
     def __init__(self, n_inputs, hidden_sizes, n_outputs, loss, *, bidirectional=False,
                  peephole=False, dense_sizes=(), dense_activation="relu",
                  gate_activation="sigmoid", cell_activation="tanh", per_step=False,
-                 vocab_size=0, embedding_dim=0):
+                 vocab_size=0, embedding_dim=0, loss_param=0.0):
         # The arguments are checked here, not only by the estimators, because
         # unpickling rebuilds the network from arguments read from a file.
         self.n_inputs = _count("n_inputs", n_inputs, 1)
         self.hidden_sizes = tuple(_count("hidden_sizes", h, 1) for h in hidden_sizes)
         self.n_outputs = _count("n_outputs", n_outputs, 1)
-        self.loss_kind = _choice("loss", index(loss), (SQUARED_ERROR, BINARY_LOG_LOSS,
-                                                       MULTI_LOG_LOSS))
+        self.loss_kind = _choice("loss", index(loss), (
+            SQUARED_ERROR, BINARY_LOG_LOSS, MULTI_LOG_LOSS, ABSOLUTE_ERROR, HUBER, QUANTILE))
+        self.loss_param = _loss_param(self.loss_kind, loss_param)
         self.n_directions = 2 if _flag("bidirectional", bidirectional) else 1
         self.peephole = _flag("peephole", peephole)
         self.dense_sizes = tuple(_count("dense_sizes", s, 1) for s in dense_sizes)
@@ -274,7 +284,8 @@ class Network:
                     dense_sizes=self.dense_sizes, dense_activation=self.dense_activation,
                     gate_activation=self.gate_activation,
                     cell_activation=self.cell_activation, per_step=self.per_step,
-                    vocab_size=self.vocab_size, embedding_dim=self.embedding_dim)
+                    vocab_size=self.vocab_size, embedding_dim=self.embedding_dim,
+                    loss_param=self.loss_param)
 
     def check_params(self, params):
         """Raise ValueError unless `params` is a parameter vector of this
@@ -381,14 +392,15 @@ class Network:
             loss = _engine.loss_gradient(
                 self.layout, params, data.values, data.starts, data.lengths,
                 Y.reshape(-1), weights, grad, alpha, clip_norm, dropout,
-                recurrent_dropout, seed, CHUNK_SIZE, n_threads(n_jobs))
+                recurrent_dropout, seed, CHUNK_SIZE, n_threads(n_jobs), self.loss_param)
         return loss, grad
 
     def loss(self, params, data, Y, weights=None, *, alpha=0.0, n_jobs=None):
         """Mean loss over (data, Y), L2 term included, from a forward pass."""
         self._check_call(params, data, Y, weights)
         return _engine.loss(self.layout, params, data.values, data.starts, data.lengths,
-                            Y.reshape(-1), weights, alpha, CHUNK_SIZE, n_threads(n_jobs))
+                            Y.reshape(-1), weights, alpha, CHUNK_SIZE, n_threads(n_jobs),
+                            self.loss_param)
 
     def train_epoch(self, params, data, Y, weights, order, batch_size, optimizer, *,
                     alpha, clip_norm, dropout, recurrent_dropout, seed, n_jobs=None):
@@ -408,7 +420,8 @@ class Network:
                 optimizer.momentum, optimizer.nesterov,
                 optimizer.beta_1, optimizer.beta_2, optimizer.epsilon,
                 optimizer.rho, optimizer.state_1, optimizer.state_2,
-                optimizer.step, CHUNK_SIZE, n_threads(n_jobs), self._thread_policy())
+                optimizer.step, CHUNK_SIZE, n_threads(n_jobs), self._thread_policy(),
+                self.loss_param)
         return total / len(order), first
 
 
@@ -436,6 +449,20 @@ def _flag(name, value):
 def _choice(name, value, options):
     if value not in options:
         raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}.")
+    return value
+
+
+def _loss_param(loss, value):
+    """`value` as the parameter of `loss`: the Huber loss's delta (> 0), the
+    quantile loss's quantile (strictly between 0 and 1), 0 for the others."""
+    value = float(value)
+    if loss == HUBER and not (np.isfinite(value) and value > 0):
+        raise ValueError(f"The Huber loss's delta must be a finite number > 0, got "
+                         f"{value!r}.")
+    if loss == QUANTILE and not 0 < value < 1:
+        raise ValueError(f"The quantile must be strictly between 0 and 1, got {value!r}.")
+    if loss not in (HUBER, QUANTILE) and value != 0:
+        raise ValueError(f"Loss code {loss} takes no parameter, got {value!r}.")
     return value
 
 

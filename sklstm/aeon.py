@@ -22,7 +22,13 @@ except ImportError as error:  # pragma: no cover - exercised without aeon
         "(or pip install aeon).") from error
 
 from ._adapters import lstm_params, mirrored_init, parameters_doc, to_time_major
-from ._estimators import _CLASS_WEIGHT_DOC, _PARAMS_DOC, LSTMClassifier, LSTMRegressor
+from ._estimators import (
+    _CLASS_WEIGHT_DOC,
+    _LOSS_DOC,
+    _PARAMS_DOC,
+    LSTMClassifier,
+    LSTMRegressor,
+)
 
 __all__ = ["AeonLSTMClassifier", "AeonLSTMRegressor"]
 
@@ -133,6 +139,8 @@ class AeonLSTMRegressor(BaseRegressor):
     Parameters
     ----------
     {_PARAMS}
+
+    {_LOSS_DOC.strip()}
 
     Attributes
     ----------

@@ -27,7 +27,13 @@ except ImportError as error:  # pragma: no cover - exercised without sktime
         "'sklstm[sktime]' (or pip install sktime).") from error
 
 from ._adapters import lstm_params, mirrored_init, parameters_doc, to_time_major
-from ._estimators import _CLASS_WEIGHT_DOC, _PARAMS_DOC, LSTMClassifier, LSTMRegressor
+from ._estimators import (
+    _CLASS_WEIGHT_DOC,
+    _LOSS_DOC,
+    _PARAMS_DOC,
+    LSTMClassifier,
+    LSTMRegressor,
+)
 from ._forecast import forecast
 
 __all__ = ["LSTMForecaster", "SktimeLSTMClassifier", "SktimeLSTMRegressor"]
@@ -77,6 +83,8 @@ class LSTMForecaster(BaseForecaster):
     {_FORECASTER_PARAMS_DOC.strip()}
 
     {parameters_doc(_PARAMS_DOC, exclude=("return_sequences", "embedding_dim"))}
+
+    {_LOSS_DOC.strip()}
 
     Attributes
     ----------
@@ -381,6 +389,8 @@ class SktimeLSTMRegressor(BaseRegressor):
     Parameters
     ----------
     {_PARAMS}
+
+    {_LOSS_DOC.strip()}
 
     Attributes
     ----------

@@ -47,15 +47,43 @@ void FN(sklstm_dropout_mask)(
     }
 }
 
+/* One of the regressor's other losses (SKLSTM_ABSOLUTE_ERROR and after) of
+ * the error e = prediction - target, and (OUT) its derivative with respect
+ * to the prediction; `param` is the Huber loss's delta or the quantile
+ * loss's q. At a kink the slope is a subgradient: 0 for |e| at 0 (PyTorch's
+ * sign), the quadratic side's at |e| = delta, 1 - q for the quantile loss at
+ * 0. */
+static inline double FN(regression_loss)(int loss, double param, double e, double *slope)
+{
+    switch (loss) {
+    case SKLSTM_ABSOLUTE_ERROR:
+        *slope = e > 0 ? 1.0 : (e < 0 ? -1.0 : 0.0);
+        return fabs(e);
+    case SKLSTM_HUBER:
+        if (fabs(e) <= param) {
+            *slope = e;
+            return 0.5 * e * e;
+        }
+        *slope = e > 0 ? param : -param;
+        return param * (fabs(e) - 0.5 * param);
+    default:  /* SKLSTM_QUANTILE */
+        /* The residual target - prediction is -e: a prediction below the
+         * target (e < 0) costs q per unit, one above it 1 - q. */
+        *slope = e < 0 ? -param : 1.0 - param;
+        return e < 0 ? -param * e : (1.0 - param) * e;
+    }
+}
+
 double FN(sklstm_loss)(
-    int loss, ptrdiff_t batch, ptrdiff_t n_outputs, const REAL *raw,
+    int loss, double loss_param, ptrdiff_t batch, ptrdiff_t n_outputs, const REAL *raw,
     const REAL *y, const REAL *sample_weight, double scale, REAL *draw)
 {
     /* raw (batch, n_outputs): the output layer before its link function.
      * Returns sum_b w_b * loss_b; draw (OUT, may be NULL) receives
-     * scale * w_b * d loss_b / d raw. loss_b is 0.5 * the mean squared error over
-     * the outputs, the binary cross-entropy summed over the outputs, or the
-     * categorical cross-entropy (as in scikit-learn's MLP). */
+     * scale * w_b * d loss_b / d raw. loss_b is the mean over the outputs of
+     * a regression loss (0.5 * the squared error, as in scikit-learn's MLP,
+     * or one of regression_loss's), the binary cross-entropy summed over the
+     * outputs, or the categorical cross-entropy. */
     const ptrdiff_t K = n_outputs;
     double total = 0.0;
     for (ptrdiff_t b = 0; b < batch; b++) {
@@ -68,6 +96,13 @@ double FN(sklstm_loss)(
                 double e = (double)r[k] - (double)yb[k];
                 lb += 0.5 * e * e / (double)K;
                 if (d) d[k] = (REAL)(scale * w * e / (double)K);
+            }
+        } else if (loss >= SKLSTM_ABSOLUTE_ERROR) {
+            for (ptrdiff_t k = 0; k < K; k++) {
+                double slope;
+                lb += FN(regression_loss)(loss, loss_param, (double)r[k] - (double)yb[k],
+                                          &slope) / (double)K;
+                if (d) d[k] = (REAL)(scale * w * slope / (double)K);
             }
         } else if (loss == SKLSTM_BINARY_LOG_LOSS) {
             for (ptrdiff_t k = 0; k < K; k++) {

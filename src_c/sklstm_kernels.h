@@ -17,7 +17,12 @@
 enum sklstm_loss {
     SKLSTM_SQUARED_ERROR = 0, /* identity output, 0.5 * squared error */
     SKLSTM_BINARY_LOG_LOSS = 1, /* logistic output, binary cross-entropy per column */
-    SKLSTM_MULTI_LOG_LOSS = 2 /* softmax output, categorical cross-entropy */
+    SKLSTM_MULTI_LOG_LOSS = 2, /* softmax output, categorical cross-entropy */
+    /* The regressor's other losses, on an identity output, each with one
+     * parameter (loss_param): */
+    SKLSTM_ABSOLUTE_ERROR = 3, /* |e| (no parameter) */
+    SKLSTM_HUBER = 4,          /* 0.5 e^2 for |e| <= delta, else delta (|e| - delta / 2) */
+    SKLSTM_QUANTILE = 5        /* the pinball loss of quantile q: max(q r, (q - 1) r), r = -e */
 };
 
 /* Activation of the gates i, f, o (Keras' recurrent_activation). */
@@ -52,8 +57,9 @@ enum sklstm_activation {
     void sklstm_activation_backward_##SUFFIX(                                        \
         ptrdiff_t n, int activation, const REAL *y, REAL *dy);                       \
     double sklstm_loss_##SUFFIX(                                                     \
-        int loss, ptrdiff_t batch, ptrdiff_t n_outputs, const REAL *raw,             \
-        const REAL *y, const REAL *sample_weight, double scale, REAL *draw);         \
+        int loss, double loss_param, ptrdiff_t batch, ptrdiff_t n_outputs,          \
+        const REAL *raw, const REAL *y, const REAL *sample_weight, double scale,     \
+        REAL *draw);                                                                 \
     void sklstm_sgd_update_##SUFFIX(                                                 \
         ptrdiff_t n, REAL *params, const REAL *grad, REAL *velocity,                 \
         double learning_rate, double momentum, int nesterov);                        \

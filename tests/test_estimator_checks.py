@@ -21,6 +21,8 @@ ESTIMATORS = [
     LSTMClassifier(**CONFIG, dtype="float64"),
     LSTMRegressor(**CONFIG, **FAMILY),
     LSTMClassifier(**CONFIG, **FAMILY),
+    LSTMRegressor(**CONFIG, loss="huber"),
+    LSTMRegressor(**CONFIG, loss="quantile", quantile=0.5, dtype="float64"),
 ]
 
 # The only expected failure: check_sample_weight_equivalence_on_dense_data,

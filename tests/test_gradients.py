@@ -6,7 +6,15 @@ import itertools
 import numpy as np
 import pytest
 
-from sklstm._network import BINARY_LOG_LOSS, MULTI_LOG_LOSS, SQUARED_ERROR, Network
+from sklstm._network import (
+    ABSOLUTE_ERROR,
+    BINARY_LOG_LOSS,
+    HUBER,
+    MULTI_LOG_LOSS,
+    QUANTILE,
+    SQUARED_ERROR,
+    Network,
+)
 from sklstm._validation import SequenceData
 
 VOCAB_SIZE = 7
@@ -14,7 +22,7 @@ VOCAB_SIZE = 7
 
 def _targets(loss, shape, rng):
     *lead, n_outputs = shape
-    if loss == SQUARED_ERROR:
+    if loss in (SQUARED_ERROR, ABSOLUTE_ERROR, HUBER, QUANTILE):
         return rng.normal(size=shape)
     if loss == BINARY_LOG_LOSS:
         return rng.randint(0, 2, size=shape).astype(np.float64)
@@ -98,6 +106,22 @@ def test_losses_layers_and_chunks(hidden_sizes, loss, n_outputs, n_samples, n_ti
     network, X, Y = make_problem(n_samples + loss, n_samples, n_timesteps, loss=loss,
                                  n_outputs=n_outputs, hidden_sizes=hidden_sizes)
     check_gradient(network, X, Y, n_samples, alpha=0.3)
+
+
+@pytest.mark.parametrize("loss, loss_param", [
+    (ABSOLUTE_ERROR, 0.0), (HUBER, 0.6), (HUBER, 5.0), (QUANTILE, 0.1), (QUANTILE, 0.75)])
+@pytest.mark.parametrize("options", [
+    dict(hidden_sizes=(4, 3), n_outputs=3),
+    dict(bidirectional=True, peephole=True, dense_sizes=(3,), n_outputs=2),
+    dict(per_step=True, hidden_sizes=(4,), n_outputs=2),
+])
+def test_regression_losses(loss, loss_param, options):
+    # Random targets and outputs: no error sits within the finite
+    # difference's step of a kink. The Huber deltas put the errors on both
+    # sides (0.6) and all on the quadratic one (5).
+    network, X, Y = make_problem(loss, 23, 5, loss=loss, loss_param=loss_param, **options)
+    weights = np.random.RandomState(loss).uniform(0, 2, size=Y.shape[:-1]).ravel()
+    check_gradient(network, X, Y, loss, alpha=0.3, weights=weights)
 
 
 @pytest.mark.parametrize("gate_activation", ["sigmoid", "hard_sigmoid"])

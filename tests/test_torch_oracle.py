@@ -65,7 +65,17 @@ def _torch_loss(estimator, raw, Y, model, alpha, n_samples):
     K = raw.shape[-1]
     raw, Y = raw.reshape(-1, K), Y.reshape(-1, K)
     if isinstance(estimator, LSTMRegressor):
-        loss = 0.5 * ((raw - Y) ** 2).mean()
+        if estimator.loss == "absolute_error":
+            loss = torch.nn.L1Loss()(raw, Y)
+        elif estimator.loss == "huber":
+            loss = torch.nn.HuberLoss(delta=estimator.huber_delta)(raw, Y)
+        elif estimator.loss == "quantile":
+            # The pinball loss, written out: q per unit of a prediction below
+            # the target, 1 - q above.
+            q, residual = estimator.quantile, Y - raw
+            loss = torch.maximum(q * residual, (q - 1) * residual).mean()
+        else:
+            loss = 0.5 * ((raw - Y) ** 2).mean()
     elif K == 1:
         loss = torch.nn.functional.binary_cross_entropy_with_logits(raw, Y)
     else:
@@ -110,8 +120,9 @@ def _fitted(kind, n_samples, n_timesteps, n_features, dtype, per_step, embedding
         X = rng.normal(size=(n_samples, n_timesteps, n_features))
     lead = (n_samples, n_timesteps) if per_step else (n_samples,)
     common = dict(random_state=0, dtype=dtype, return_sequences=per_step, **options)
-    if kind == "regression":
+    if kind in REGRESSION_KINDS:
         y = rng.normal(size=(*lead, 2))
+        common.update(REGRESSION_KINDS[kind])
         estimator = LSTMRegressor(**common).partial_fit(X, y)
     else:
         n_classes = 2 if kind == "binary" else 3
@@ -122,6 +133,12 @@ def _fitted(kind, n_samples, n_timesteps, n_features, dtype, per_step, embedding
     estimator._params += rng.normal(scale=0.1, size=estimator._params.shape).astype(dtype)
     return estimator, X, y
 
+
+# The regressor's losses; each delta sits inside the errors' range, so that
+# both sides of the Huber loss are exercised.
+REGRESSION_KINDS = {"regression": {}, "absolute_error": {"loss": "absolute_error"},
+                    "huber": {"loss": "huber", "huber_delta": 0.7},
+                    "quantile": {"loss": "quantile", "quantile": 0.8}}
 
 CASES = [
     # hidden sizes, n_samples, n_timesteps, n_features, options
@@ -142,7 +159,7 @@ CASES = [
 
 @pytest.mark.parametrize("dtype, rtol, atol", [
     ("float64", 1e-6, 1e-10), ("float32", 1e-4, 1e-5)])
-@pytest.mark.parametrize("kind", ["regression", "binary", "multiclass"])
+@pytest.mark.parametrize("kind", [*REGRESSION_KINDS, "binary", "multiclass"])
 @pytest.mark.parametrize("hidden_sizes, n_samples, n_timesteps, n_features, options",
                          CASES)
 def test_outputs_and_gradients_equal_torch(hidden_sizes, n_samples, n_timesteps,
