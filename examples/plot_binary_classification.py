@@ -1,7 +1,7 @@
 """
-=====================================================
+====================================================
 Binary sequence classification, the scikit-learn way
-=====================================================
+====================================================
 
 Keras' guide to sequence classification builds this model::
 
@@ -91,7 +91,7 @@ fig, (loss, accuracy) = plt.subplots(1, 2, figsize=(9, 3.5), layout="constrained
 loss.plot(epochs, model.loss_curve_, label="training")
 loss.plot(epochs, model.validation_loss_curve_, label="validation")
 loss.axhline(np.log(2), color="k", ls=":", lw=1)
-loss.text(epochs[-1], np.log(2), "log 2: guessing", ha="right", va="bottom")
+loss.text(epochs[-1], np.log(2) - 0.02, "log 2: guessing", ha="right", va="top")
 loss.set(xlabel="epoch", ylabel="log-loss", title="loss_curve_")
 loss.legend(loc="center right")
 accuracy.plot(epochs, model.validation_scores_, color="C1")

@@ -1,7 +1,7 @@
 """
-===========================================
+==========================================
 Character-level sentiment of short reviews
-===========================================
+==========================================
 
 A model that reads text one character at a time: a
 :class:`~sklstm.preprocessing.SequenceTokenizer` turns each review into a

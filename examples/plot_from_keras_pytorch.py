@@ -1,7 +1,7 @@
 """
-=========================================
+===============================
 From Keras or PyTorch to sklstm
-=========================================
+===============================
 
 The same model three ways: an LSTM of 16 units and a softmax layer that tell
 sine, square and sawtooth waves apart (50 noisy steps of random frequency and

@@ -1,7 +1,7 @@
 """
-==================================================
+===================================================
 Choosing an LSTM with GridSearchCV on a time series
-==================================================
+===================================================
 
 An hourly series, like the load of an electricity grid: a daily cycle, lower
 values at weekends, and autocorrelated noise. We forecast the next 6 hours

@@ -116,7 +116,7 @@ scatter.scatter(100 * test_returns, 100 * predicted_return, s=6, alpha=0.5)
 scatter.axhline(0, color="k", lw=0.5)
 scatter.axvline(0, color="k", lw=0.5)
 scatter.set(xlabel="true return (%)", ylabel="predicted return (%)",
-            title=f"Returns, R$^2$ = {r2:.3f}", aspect="equal")
+            title=f"Returns, R$^2$ = {r2:.3f}", xlim=(-3.5, 3.5), ylim=(-3.5, 3.5))
 plt.show()
 
 # %%

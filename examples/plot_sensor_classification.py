@@ -1,7 +1,7 @@
 """
-=========================================================
+==================================================
 Activity recognition from accelerometer recordings
-=========================================================
+==================================================
 
 Multivariate sequences of different lengths: recordings of a 3-axis
 accelerometer worn at the hip, 20 samples per second, 2 to 6 seconds long,
