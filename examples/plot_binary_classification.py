@@ -3,7 +3,7 @@
 Binary sequence classification, the scikit-learn way
 ====================================================
 
-Keras' guide to sequence classification builds this model::
+The usual Keras model for binary classification of sequences::
 
     model = keras.Sequential([
         keras.Input(shape=(timesteps, n_features)),
@@ -101,7 +101,7 @@ plt.show()
 
 # %%
 # The curves show what LSTM training often looks like: a plateau at the loss
-# of guessing, with the validation accuracy at one half, for some 15 epochs,
+# of guessing, with the validation accuracy at one half, for a dozen epochs,
 # then a sudden drop once the network has learnt to keep the first marker in
 # its cell state until the second. Had training stopped on the plateau,
 # ``fit`` would have warned that the loss was still near its first value (the

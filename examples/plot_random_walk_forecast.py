@@ -65,7 +65,7 @@ print(f"persistence RMSE:         {rmse(persistence, true_price):.2f}")
 print(f"LSTM on prices RMSE:      {rmse(predicted_from_prices, true_price):.2f}")
 
 # %%
-# The model on prices fails on the test period: the prices there are higher
+# The model on prices fails on the test period: most prices there are higher
 # than any it was trained on, and a network of bounded units (``tanh``,
 # ``sigmoid``) cannot extrapolate beyond the range it has seen. Scaling does
 # not help, since the scaler is fitted on the training prices too.
@@ -128,7 +128,8 @@ plt.show()
 # LSTM on returns learns this: its predicted returns (right) are a flat cloud
 # near zero, its R\ :sup:`2` on the returns is about zero, and its price
 # forecasts (left) lie on top of persistence, with the same error. That is
-# the right answer, not a failure to train. A model whose forecasts look like
+# the right answer, not a failure to train, and so is the warning ``fit``
+# gave: the loss stayed at its first value because there is nothing to learn. A model whose forecasts look like
 # the true price shifted by one day has learnt persistence; to claim more,
 # compare with persistence on the same test days, and look for structure in
 # the returns (autocorrelation, volatility, other series) before reaching for
