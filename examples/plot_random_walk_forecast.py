@@ -125,14 +125,15 @@ plt.show()
 # In a random walk tomorrow's move is independent of every past price: the
 # best forecast of tomorrow's price is today's times the mean growth, and its
 # error is the move itself, about 1 % of the price, whatever the model. The
-# LSTM on returns learns this: its predicted returns (right) are a flat cloud
-# near zero, its R\ :sup:`2` on the returns is about zero, and its price
-# forecasts (left) lie on top of persistence, with the same error. That is
-# the right answer, not a failure to train, and so is the warning ``fit``
-# gave: the loss stayed at its first value because there is nothing to learn. A model whose forecasts look like
-# the true price shifted by one day has learnt persistence; to claim more,
-# compare with persistence on the same test days, and look for structure in
-# the returns (autocorrelation, volatility, other series) before reaching for
-# an LSTM. The model on prices shows the other lesson: a network extrapolates
-# badly, so feed it inputs whose range does not drift (returns, or windows
-# divided by their last value).
+# LSTM on returns learns this: its predicted returns (bottom right) lie on a
+# flat line at about the mean daily return of the training period, its R²
+# on the returns is about zero, and its price forecasts (bottom left)
+# lie on top of persistence, with the same error. That is the right answer,
+# not a failure to train, and so is the warning ``fit`` gave: the loss stayed
+# at its first value because there is nothing to learn. A model whose
+# forecasts look like the true price shifted by one day has learnt
+# persistence; to claim more, compare with persistence on the same test days,
+# and look for structure in the returns (autocorrelation, volatility, other
+# series) before reaching for an LSTM. The model on prices shows the other
+# lesson: a network extrapolates badly, so feed it inputs whose range does not
+# drift (returns, or windows divided by their last value).

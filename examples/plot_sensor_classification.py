@@ -122,9 +122,10 @@ print(f"random forest on summary statistics, test accuracy: "
 # %%
 # The LSTM tells running, standing and sitting apart almost without error and
 # confuses walking with climbing stairs (mostly taking stairs for walking),
-# the pair that differs only in step rate and a small asymmetry between steps, comparable to the noise from one recording
-# to the next. The forest on summary statistics scores about the same: on
-# this data, three statistics per axis capture most of what matters. The LSTM
-# reaches it from the raw recordings, with no features to design, and with
-# ``transform`` its final states are features for any other model
-# (``make_pipeline(LSTMClassifier(), LogisticRegression())``).
+# the pair that differs only in step rate and a small asymmetry between steps,
+# comparable to the noise from one recording to the next. The forest on
+# summary statistics scores about the same: on this data, three statistics per
+# axis capture most of what matters. The LSTM reaches it from the raw
+# recordings, with no features to design, and with ``transform`` its final
+# states are features for any other model (``make_pipeline(LSTMClassifier(),
+# LogisticRegression())``).

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-PAGES = sorted((Path(__file__).resolve().parents[1] / "docs" / "user_guide").glob("*.rst"))
+USER_GUIDE = Path(__file__).resolve().parents[1] / "docs" / "user_guide"
+PAGES = sorted(USER_GUIDE.glob("*.rst"))
 
 
 def test_the_user_guide_is_there():
