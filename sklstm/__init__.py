@@ -48,7 +48,7 @@ def _load_engine_with_passive_waits():
     it waits for: on 2 vCPUs loaded by other processes (load average 6.7),
     an epoch of the small benchmark shape forced to 2 threads took 4.5x the
     1-thread time with the default spin and 1.2x with
-    OMP_WAIT_POLICY=PASSIVE (docs/threads.rst). The runtime reads the setting
+    OMP_WAIT_POLICY=PASSIVE (docs/user_guide/threads.rst). The runtime reads the setting
     once, when it loads, which is when the engine is imported; so it is set
     for that moment only (unless the user has set OMP_WAIT_POLICY or
     GOMP_SPINCOUNT, which then win) and removed again: child processes and
