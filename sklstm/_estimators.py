@@ -384,18 +384,22 @@ def _rms_and_largest(values, weights=None, block=1 << 20):
     """Root mean square (weighted when `weights` is given) and largest
     magnitude of a 1D array, in float64 blocks: a feature column of a large X
     costs no float64 copy of the whole column (which made fit's memory grow
-    with the data)."""
+    with the data). No BLAS: np.dot of more than 10,000 values wakes
+    OpenBLAS's threads, which then spin for tens of milliseconds on the CPUs
+    the engine's threads are about to use (measured: a 2-thread fit of 256
+    short sequences ran no faster than 1 thread)."""
     squares = total_weight = largest = 0.0
     for start in range(0, len(values), block):
         v = values[start:start + block].astype(np.float64)
+        largest = max(largest, float(np.abs(v).max()))
+        np.square(v, out=v)
         if weights is None:
-            squares += float(np.dot(v, v))
             total_weight += len(v)
         else:
             w = np.asarray(weights[start:start + block], dtype=np.float64)
-            squares += float(np.dot(w, v * v))
+            v *= w
             total_weight += float(w.sum())
-        largest = max(largest, float(np.abs(v).max()))
+        squares += float(v.sum())
     return np.sqrt(squares / total_weight) if total_weight > 0 else 0.0, largest
 
 
