@@ -64,14 +64,23 @@ def sklstm_epoch(X, y, batch, hidden, layers, bidirectional, dtype="float32"):
     return lambda: model.partial_fit(X, y)
 
 
+# Seconds to wait before each timed run: PyTorch's OpenMP threads spin for
+# about 9 ms after an operation (measured, 2 threads), and would take the
+# second CPU from a sklstm run that starts right after (sklstm's threads
+# wait passively). Long enough for either library's threads to sleep.
+PAUSE = 0.05
+
+
 def interleaved(functions, repeats, inner=1):
     """Median seconds of each function (None stays None), their runs
-    alternating after one warm-up run each (allocation, first touch)."""
+    alternating after one warm-up run each (allocation, first touch), each
+    after a pause of PAUSE seconds."""
     times = {k: [] for k, f in functions.items() if f is not None}
     for k in times:
         functions[k]()
     for _ in range(repeats):
         for k in times:
+            time.sleep(PAUSE)
             start = time.perf_counter()
             for _ in range(inner):
                 functions[k]()
