@@ -64,23 +64,26 @@ def sklstm_epoch(X, y, batch, hidden, layers, bidirectional, dtype="float32"):
     return lambda: model.partial_fit(X, y)
 
 
-# Seconds to wait before each timed run: PyTorch's OpenMP threads spin for
-# about 9 ms after an operation (measured, 2 threads), and would take the
-# second CPU from a sklstm run that starts right after (sklstm's threads
-# wait passively). Long enough for either library's threads to sleep.
-PAUSE = 0.05
+# Before each timed run, each function runs untimed for this many seconds:
+# PyTorch's OpenMP threads spin for about 9 ms after an operation (measured,
+# 2 threads) and would take the second CPU from a sklstm run that starts
+# right after (sklstm's threads wait passively). A pause would not do: after
+# an idle pause this VM runs the next few milliseconds slower (cold caches,
+# sleeping threads), which weighs most on the shortest runs.
+SETTLE = 0.02
 
 
 def interleaved(functions, repeats, inner=1):
     """Median seconds of each function (None stays None), their runs
-    alternating after one warm-up run each (allocation, first touch), each
-    after a pause of PAUSE seconds."""
+    alternating, each timed run after SETTLE seconds of untimed ones (the
+    first of which also warms up allocation and first touch)."""
     times = {k: [] for k, f in functions.items() if f is not None}
-    for k in times:
-        functions[k]()
     for _ in range(repeats):
         for k in times:
-            time.sleep(PAUSE)
+            settle_end = time.perf_counter() + SETTLE
+            functions[k]()
+            while time.perf_counter() < settle_end:
+                functions[k]()
             start = time.perf_counter()
             for _ in range(inner):
                 functions[k]()

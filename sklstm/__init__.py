@@ -39,16 +39,26 @@ _check_engine_built()
 del _check_engine_built
 
 
-def _load_engine_with_passive_waits():
-    """Import the engine with OpenMP's threads set to wait passively.
+# GNU libgomp's spin, in iterations, before a waiting thread sleeps: tens of
+# microseconds here (see _load_engine_with_short_waits).
+_GOMP_SPINCOUNT = "3000"
+
+
+def _load_engine_with_short_waits():
+    """Import the engine with OpenMP's waiting threads spinning briefly.
 
     GNU libgomp spins a waiting thread for 300,000 iterations (milliseconds)
     by default, at every barrier and between parallel regions. On a machine
     whose cores are busy, the spinning thread takes the core from the thread
     it waits for: on 2 vCPUs loaded by other processes (load average 6.7),
     an epoch of the small benchmark shape forced to 2 threads took 4.5x the
-    1-thread time with the default spin and 1.2x with
-    OMP_WAIT_POLICY=PASSIVE (docs/user_guide/threads.rst). The runtime reads the setting
+    1-thread time with the default spin, 1.2x with OMP_WAIT_POLICY=PASSIVE.
+    But a thread that sleeps at once must be woken for the next minibatch,
+    which on an idle VM cost a small model all its parallel gain (2 threads
+    forced: 3.4 ms an epoch passive, 2.0 ms with 3,000 spins, 3.4 ms serial).
+    GOMP_SPINCOUNT=3000 spins across the gap between two minibatches and no
+    longer; on a busy machine the adaptive thread policy runs serially
+    anyway (docs/user_guide/threads.rst). The runtime reads the setting
     once, when it loads, which is when the engine is imported; so it is set
     for that moment only (unless the user has set OMP_WAIT_POLICY or
     GOMP_SPINCOUNT, which then win) and removed again: child processes and
@@ -59,16 +69,16 @@ def _load_engine_with_passive_waits():
 
     set_here = not ({"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"} & set(os.environ))
     if set_here:
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        os.environ["GOMP_SPINCOUNT"] = _GOMP_SPINCOUNT
     try:
         from . import _engine  # noqa: F401
     finally:
         if set_here:
-            os.environ.pop("OMP_WAIT_POLICY", None)
+            os.environ.pop("GOMP_SPINCOUNT", None)
 
 
-_load_engine_with_passive_waits()
-del _load_engine_with_passive_waits
+_load_engine_with_short_waits()
+del _load_engine_with_short_waits
 
 # noqa: E402 below: the engine check comes first.
 from ._config import _check_forced_isa, show_config  # noqa: E402

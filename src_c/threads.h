@@ -17,7 +17,9 @@
  * - An adaptive choice per fit: a fit times its first minibatches serially
  *   and in parallel (seconds per floating-point operation, monotonic clock)
  *   and keeps the faster, running the other kind again now and then in case
- *   the machine's load has changed. On a busy machine (another process on
+ *   the machine's load has changed. Each kind runs at least twice in a row
+ *   and its first minibatch after the other kind is not timed: it pays for
+ *   waking the helper threads, which a run of parallel minibatches does not. On a busy machine (another process on
  *   the cores) a parallel minibatch waits for a thread the OS has descheduled
  *   and the choice falls to serial; on an idle machine it stays parallel.
  *   Serial and parallel minibatches give bit-identical results.
@@ -69,7 +71,9 @@ enum sklstm_thread_mode sklstm_threads_mode(void);
 /* A fit's measurements: one per fit, used by one call at a time. */
 typedef struct {
     double cost[2];     /* seconds per flop, serial [0] and parallel [1]; a moving average */
-    int seen[2];        /* minibatches of each kind run, the first (warm-up) included */
+    int timed[2];       /* minibatches of each kind in the averages */
+    int previous;       /* the kind of the last minibatch, -1 before the first */
+    int run;            /* minibatches of that kind in a row */
     int since_probe;    /* minibatches since the other kind last ran */
     double last_probe;  /* when it did (monotonic seconds) */
 } sklstm_thread_policy;
