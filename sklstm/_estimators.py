@@ -183,10 +183,14 @@ _PARAMS_DOC = """
         and the dropout masks. With an int, ``fit`` gives bit-identical weights
         for any number of threads.
 
-    tol : float, default=1e-4
+    tol : float or None, default=1e-4
         Training stops when the loss (or, with a validation set, the
         validation score) has not improved by at least ``tol`` for
-        ``n_iter_no_change`` consecutive epochs.
+        ``n_iter_no_change`` consecutive epochs. None disables the rule, as in
+        scikit-learn's SGD estimators: ``fit`` runs exactly ``max_iter``
+        epochs, without a convergence warning (Keras' ``epochs=max_iter``);
+        early stopping then still keeps the weights of the best epoch, and
+        the adaptive learning rate still slows down.
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (or use
@@ -436,7 +440,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "validation_holdout": [StrOptions({"random", "last"})],
@@ -1007,6 +1011,9 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
                         and self._stop_or_slow_down()):
                     stopped = True
                     break
+            # Without a stopping rule, max_iter epochs is the plan, not a
+            # failure to converge.
+            stopped = stopped or self.tol is None
         except KeyboardInterrupt:
             if not np.isfinite(self._params).all():
                 raise
@@ -1033,11 +1040,19 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
     def _update_no_improvement_count(self, early_stopping):
         """After an epoch, as scikit-learn's MLP: count the epochs without an
         improvement of tol of the validation score (early stopping) or of the
-        training loss, and keep the best weights seen by early stopping."""
+        training loss, and keep the best weights seen by early stopping.
+        Without a stopping rule (tol=None) an improvement is any at all, and
+        an equal value is none (the count then only drives the adaptive
+        learning rate)."""
+        def stalled(value, best):
+            """Whether `value` is no improvement on `best` (lower is better:
+            scores come negated)."""
+            return value >= best if self.tol is None else value > best - self.tol
+
         if self.validation_scores_:
             score = self.validation_scores_[-1]
             if early_stopping:
-                if score < self.best_validation_score_ + self.tol:
+                if stalled(-score, -self.best_validation_score_):
                     self._no_improvement_count += 1
                 else:
                     self._no_improvement_count = 0
@@ -1048,7 +1063,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
             if early_stopping:
                 return
         loss = self.loss_curve_[-1]
-        if loss > self.best_loss_ - self.tol:
+        if stalled(loss, self.best_loss_):
             self._no_improvement_count += 1
         else:
             self._no_improvement_count = 0
@@ -1056,9 +1071,10 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
 
     def _stop_or_slow_down(self):
         """After n_iter_no_change epochs without improvement: stop, or with the
-        adaptive SGD schedule divide the learning rate by 5 and go on."""
+        adaptive SGD schedule divide the learning rate by 5 and go on; with
+        tol=None, only the latter. Returns whether training stops."""
         message = ("Validation score" if self.early_stopping else "Training loss")
-        message += (f" did not improve more than tol={self.tol} for "
+        message += (f" did not improve more than tol={self.tol or 0} for "
                     f"{self.n_iter_no_change} consecutive epochs.")
         adaptive = self.solver == "sgd" and self.learning_rate == "adaptive"
         if adaptive and self._optimizer.learning_rate > _ADAPTIVE_MIN_LEARNING_RATE:
@@ -1067,6 +1083,9 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
             if self.verbose:
                 print(f"{message} Setting learning rate to "
                       f"{self._optimizer.learning_rate:f}")
+            return False
+        if self.tol is None:
+            self._no_improvement_count = 0
             return False
         if self.verbose:
             print(message + " Stopping.")

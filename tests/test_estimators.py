@@ -283,6 +283,39 @@ def test_training_stops_when_the_loss_stalls(small_data):
         LSTMRegressor(4, max_iter=2).fit(X, y)
 
 
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_tol_none_runs_exactly_max_iter_epochs(small_data, early_stopping):
+    """tol=None, scikit-learn SGD's convention and Keras' epochs=: no stopping
+    rule, no convergence warning, even on a stalled loss (constant targets);
+    early stopping still keeps the best epoch's weights."""
+    X, y = small_data
+    for targets in (y, np.zeros_like(y)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model = LSTMRegressor(4, tol=None, n_iter_no_change=2, max_iter=12,
+                                  early_stopping=early_stopping, random_state=0)
+            model.fit(X, targets)
+        assert model.n_iter_ == 12 and len(model.loss_curve_) == 12
+    if early_stopping:
+        assert model.best_validation_score_ == max(model.validation_scores_)
+    else:
+        assert model.best_loss_ == min(model.loss_curve_)
+
+
+def test_tol_none_keeps_the_adaptive_learning_rate(small_data):
+    # Zero inputs and targets, no penalty: the initial network already
+    # predicts 0 (zero candidate bias, so zero cell and hidden states), and
+    # the loss stays exactly 0, which is no improvement.
+    X, y = small_data
+    model = quiet_fit(LSTMRegressor(4, solver="sgd", learning_rate="adaptive", alpha=0.0,
+                                    learning_rate_init=0.1, tol=None, n_iter_no_change=2,
+                                    max_iter=10, random_state=0),
+                      np.zeros_like(X), np.zeros_like(y))
+    assert model.loss_curve_ == [0.0] * 10
+    # Plateaus of 3 epochs (n_iter_no_change=2), as with a tol: 3 divisions.
+    assert model._optimizer.learning_rate == pytest.approx(0.1 / 5 ** 3)
+
+
 def test_reported_losses_are_mlps(small_data):
     # As documented on loss_curve_: half the mean squared error for the
     # regressor (not the MSE Keras reports), the mean log-loss for the
