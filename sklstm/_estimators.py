@@ -1,6 +1,7 @@
 """LSTMRegressor and LSTMClassifier: validation, the fit loop, prediction."""
 
 import copy
+import logging
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -214,8 +215,13 @@ _PARAMS_DOC = """
         learning_rate_init=0.003 reached 0.94-0.97. ``fit`` warns when it
         stops with the loss still near its first value.
 
-    verbose : bool, default=False
-        Print one line per epoch: loss, validation score, seconds.
+    verbose : bool or int, default=False
+        Print a line per epoch, as Keras' ``verbose=1``: "Epoch i/N", the
+        loss, the validation score and loss when there is a validation set,
+        the epoch's time and an estimate of the time left. The lines also go
+        to the "sklstm" logger at INFO level, whatever ``verbose``
+        (``logging.getLogger("sklstm").setLevel(logging.INFO)`` with a
+        handler shows them).
 
     warm_start : bool, default=False
         Start ``fit`` from the weights (and the optimizer state) of the
@@ -382,6 +388,23 @@ def _zero_output_loss(loss_kind, loss_param, Y, weights):
     if loss_kind == BINARY_LOG_LOSS:
         return Y.shape[1] * float(np.log(2))
     return float(np.log(Y.shape[1]))
+
+
+_LOGGER = logging.getLogger("sklstm")
+
+
+def _check_callbacks(callbacks):
+    """`callbacks` as a list of callables (None: none; one callable: itself)."""
+    if callbacks is None:
+        return []
+    if callable(callbacks):
+        return [callbacks]
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not callable(callback):
+            raise TypeError(f"callbacks must be callables, called as callback(estimator, "
+                            f"record) after each epoch; got {callback!r}.")
+    return callbacks
 
 
 def _rms_and_largest(values, weights=None, block=1 << 20):
@@ -772,6 +795,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         with _SingleThreadedBLAS():
             self._params = self._network.init_params(self._random_state, self.dtype)
         self._optimizer = None
+        self._learning_rate_scheduled = False
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []
@@ -791,9 +815,11 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         self._optimizer.configure(
             momentum=self.momentum, nesterov=self.nesterovs_momentum,
             beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, rho=self.rho)
-        # Only SGD's invscaling and adaptive schedules move the rate, and
-        # carry it over between calls.
-        if new or self.learning_rate == "constant" or self.solver != "sgd":
+        # Only SGD's invscaling and adaptive schedules, and the schedules of
+        # sklstm.callbacks, move the rate, and carry it over between calls.
+        scheduled = getattr(self, "_learning_rate_scheduled", False)
+        if new or (not scheduled and (self.learning_rate == "constant"
+                                      or self.solver != "sgd")):
             self._optimizer.learning_rate = self.learning_rate_init
 
     def _batch_size(self, n_samples, incremental):
@@ -826,12 +852,15 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         shuffled = self._random_state.permutation(len(batches))
         return np.concatenate([batches[i] for i in shuffled]).astype(np.intp)
 
-    def _epoch(self, data, Y, weights, batch_size, validation, reference):
+    def _epoch(self, data, Y, weights, batch_size, validation, reference, max_epochs):
         """One epoch of training, its records, and the schedule's step.
         `reference` is the loss against which an exploding loss is judged, or
         None on a call's first epoch, whose first minibatch (computed before any
-        update) then gives it. Returns the reference."""
+        update) then gives it; `max_epochs` the call's epochs, for the
+        progress report. Returns the reference and the epoch's record (see
+        sklstm.callbacks)."""
         start = time.perf_counter()
+        learning_rate = self._optimizer.learning_rate
         n_samples = data.n_samples
         order = self._epoch_order(data, batch_size)
         seed = int(self._random_state.randint(0, np.iinfo(np.int64).max, dtype=np.int64))
@@ -848,7 +877,8 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
                                               self._network.loss_param, Y, weights),
                             first_loss if np.isfinite(first_loss) else 0.0)
         self._check_divergence(loss, reference, _EXPLODING_LOSS_FACTOR)
-        message = f"Epoch {self.n_iter_}, loss = {loss:.8f}"
+        record = {"epoch": self.n_iter_, "loss": loss, "validation_score": None,
+                  "validation_loss": None, "learning_rate": learning_rate}
         if validation is not None:
             data_val, Y_val, w_val = validation
             raw = self._network.forward(self._params, data_val,
@@ -857,14 +887,33 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
             self.validation_loss_curve_.append(self._network.loss(
                 self._params, data_val, Y_val, w_val, alpha=self.alpha,
                 n_jobs=self.n_jobs))
-            message += (f", validation score = {self.validation_scores_[-1]:.6f}, "
-                        f"validation loss = {self.validation_loss_curve_[-1]:.8f}")
-        if self.verbose:
-            print(f"{message}, {time.perf_counter() - start:.3f} s")
+            record["validation_score"] = self.validation_scores_[-1]
+            record["validation_loss"] = self.validation_loss_curve_[-1]
+        record["seconds"] = time.perf_counter() - start
+        self._report(record, max_epochs)
         if self.learning_rate == "invscaling" and self.solver == "sgd":
             self._optimizer.learning_rate = (
                 self.learning_rate_init / (self.t_ + 1) ** self.power_t)
-        return reference
+        return reference, record
+
+    def _report(self, record, max_epochs):
+        """The epoch's line: printed with ``verbose``, and logged at INFO level
+        to the "sklstm" logger, with the epoch count of the call and an
+        estimate of the time left."""
+        if not (self.verbose or _LOGGER.isEnabledFor(logging.INFO)):
+            return
+        done = self.n_iter_ - self._call_start_epoch
+        message = f"Epoch {done}/{max_epochs} - loss {record['loss']:.6g}"
+        if record["validation_score"] is not None:
+            message += (f" - validation score {record['validation_score']:.6g}"
+                        f" - validation loss {record['validation_loss']:.6g}")
+        elapsed = time.perf_counter() - self._call_start_time
+        message += f" - {record['seconds']:.3f} s"
+        if done < max_epochs:
+            message += f" - ETA {elapsed / done * (max_epochs - done):.1f} s"
+        if self.verbose:
+            print(message)
+        _LOGGER.info(message)
 
     def _check_divergence(self, loss, reference, factor, *, final=False):
         """Raise when training diverged: a non-finite loss or parameter, or a
@@ -902,7 +951,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
                              "but the target y is None.")
 
     def _fit(self, X, y, *, incremental, sample_weight=None, classes=None,
-             X_val=None, y_val=None):
+             X_val=None, y_val=None, callbacks=None):
         self._require_y(y)
         # A call that fails, on bad input, divergence or Ctrl-C before training,
         # leaves the estimator as it was; Ctrl-C during training keeps what was
@@ -911,7 +960,7 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         try:
             interrupted = self._train(
                 X, y, incremental=incremental, sample_weight=sample_weight,
-                classes=classes, X_val=X_val, y_val=y_val)
+                classes=classes, X_val=X_val, y_val=y_val, callbacks=callbacks)
         except BaseException:
             self._restore(saved)
             raise
@@ -960,9 +1009,11 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
             self._random_state, random_state = state["_random_state"]
             self._random_state.set_state(random_state)
 
-    def _train(self, X, y, *, incremental, sample_weight, classes, X_val, y_val):
+    def _train(self, X, y, *, incremental, sample_weight, classes, X_val, y_val,
+               callbacks):
         """_fit's work: validate everything, then train. Returns whether
         partial_fit was interrupted by Ctrl-C."""
+        callbacks = _check_callbacks(callbacks)
         architecture = self._architecture()
         fresh = not hasattr(self, "_params") or (not self.warm_start and not incremental)
         if not fresh and architecture != self._fitted_architecture:
@@ -1000,13 +1051,26 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         stopped = incremental  # one epoch of partial_fit needs no convergence
         interrupted = False
         reference = None
+        max_epochs = 1 if incremental else self.max_iter
+        self._call_start_epoch, self._call_start_time = self.n_iter_, time.perf_counter()
+        if not incremental:
+            # The state of sklstm.callbacks' callbacks belongs to one fit: a
+            # search that passes the same ones to every fit starts each
+            # afresh (partial_fit calls carry it on).
+            for callback in callbacks:
+                getattr(callback, "begin_fit", lambda: None)()
         try:
-            for _ in range(1 if incremental else self.max_iter):
-                reference = self._epoch(data, Y, weights, batch_size, validation,
-                                        reference)
+            for _ in range(max_epochs):
+                reference, record = self._epoch(data, Y, weights, batch_size, validation,
+                                                reference, max_epochs)
+                if not incremental:
+                    self._update_no_improvement_count(early_stopping)
+                # Every callback sees every epoch, whichever asks to stop.
+                if any([callback(self, record) for callback in callbacks]):
+                    stopped = True
+                    break
                 if incremental:
                     break
-                self._update_no_improvement_count(early_stopping)
                 if (self._no_improvement_count > self.n_iter_no_change
                         and self._stop_or_slow_down()):
                     stopped = True
@@ -1428,7 +1492,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         return np.ascontiguousarray(Y)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
+    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None, callbacks=None):
         """Fit the model to sequences X and targets y.
 
         Ctrl-C stops training with a warning and keeps the model trained so
@@ -1448,6 +1512,11 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         X_val, y_val : array-like, default=None
             A validation set, scored after each epoch (``validation_scores_``)
             and used for early stopping instead of a held-out fraction.
+        callbacks : callable or list of callables, default=None
+            Called after each epoch as ``callback(self, record)``; one that
+            returns True stops training after that epoch. Ready-made ones
+            (checkpoints, early stopping on any scoring, learning-rate
+            schedules) and the record's keys: :mod:`sklstm.callbacks`.
 
         Returns
         -------
@@ -1455,10 +1524,10 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
             The fitted estimator.
         """
         return self._fit(X, y, incremental=False, sample_weight=sample_weight,
-                         X_val=X_val, y_val=y_val)
+                         X_val=X_val, y_val=y_val, callbacks=callbacks)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X, y, sample_weight=None, callbacks=None):
         """Run one epoch over (X, y), continuing from the current weights.
 
         Ctrl-C raises KeyboardInterrupt, so that a loop of calls stops; the
@@ -1473,13 +1542,16 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
             Target values, as in ``fit``.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples in the loss.
+        callbacks : callable or list of callables, default=None
+            Called after the epoch, as in ``fit``.
 
         Returns
         -------
         self : LSTMRegressor
             The updated estimator.
         """
-        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight,
+                         callbacks=callbacks)
 
     def predict(self, X):
         """Predict targets for sequences X.
@@ -1670,7 +1742,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         return compute_sample_weight(self.class_weight, labels)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
+    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None, callbacks=None):
         """Fit the model to sequences X and class labels y.
 
         Ctrl-C stops training with a warning and keeps the model trained so
@@ -1690,6 +1762,11 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         X_val, y_val : array-like, default=None
             A validation set, scored after each epoch (``validation_scores_``)
             and used for early stopping instead of a held-out fraction.
+        callbacks : callable or list of callables, default=None
+            Called after each epoch as ``callback(self, record)``; one that
+            returns True stops training after that epoch. Ready-made ones
+            (checkpoints, early stopping on any scoring, learning-rate
+            schedules) and the record's keys: :mod:`sklstm.callbacks`.
 
         Returns
         -------
@@ -1697,10 +1774,10 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
             The fitted estimator.
         """
         return self._fit(X, y, incremental=False, sample_weight=sample_weight,
-                         X_val=X_val, y_val=y_val)
+                         X_val=X_val, y_val=y_val, callbacks=callbacks)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None, callbacks=None):
         """Run one epoch over (X, y), continuing from the current weights.
 
         Ctrl-C raises KeyboardInterrupt, so that a loop of calls stops; the
@@ -1718,6 +1795,8 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         classes : array-like of shape (n_classes,), default=None
             All the classes; required on the first call, as ``y`` may not
             hold all of them.
+        callbacks : callable or list of callables, default=None
+            Called after the epoch, as in ``fit``.
 
         Returns
         -------
@@ -1726,7 +1805,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         """
         _check_partial_fit_first_call(self, classes)
         return self._fit(X, y, incremental=True, sample_weight=sample_weight,
-                         classes=classes)
+                         classes=classes, callbacks=callbacks)
 
     def _probabilities(self, raw):
         if raw.shape[1] == 1:

@@ -281,7 +281,9 @@ def test_verbose_reports_validation(capsys):
               X_val=X[48:], y_val=y[48:])
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
-    assert "validation score =" in lines[0] and lines[0].endswith(" s")
+    assert lines[0].startswith("Epoch 1/2 - loss ")
+    assert "validation score" in lines[0] and "ETA" in lines[0]
+    assert lines[1].startswith("Epoch 2/2") and lines[1].endswith(" s")
 
 
 def test_ctrl_c_stops_training_cleanly():

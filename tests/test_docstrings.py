@@ -8,7 +8,7 @@ import pytest
 
 @pytest.mark.parametrize("module_name", [
     "sklstm._estimators", "sklstm._config", "sklstm.interop", "sklstm.preprocessing",
-    "sklstm._forecast"])
+    "sklstm._forecast", "sklstm.callbacks"])
 def test_docstring_examples(module_name):
     module = importlib.import_module(module_name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)

@@ -1,5 +1,6 @@
 """Behaviour of LSTMRegressor and LSTMClassifier as a user meets it."""
 
+import logging
 import os
 import pickle
 import warnings
@@ -350,7 +351,16 @@ def test_verbose_prints_one_line_per_epoch(small_data, capsys):
     quiet_fit(LSTMRegressor(4, max_iter=3, verbose=True), X, y)
     lines = [line for line in capsys.readouterr().out.splitlines() if line]
     assert len(lines) == 3
-    assert lines[0].startswith("Epoch 1, loss = ")
+    assert lines[0].startswith("Epoch 1/3 - loss ")
+
+
+def test_epoch_lines_go_to_the_sklstm_logger(small_data, caplog, capsys):
+    X, y = small_data
+    with caplog.at_level(logging.INFO, logger="sklstm"):
+        quiet_fit(LSTMRegressor(4, max_iter=3), X, y)
+    messages = [r.getMessage() for r in caplog.records if r.name == "sklstm"]
+    assert [m.split(" - ")[0] for m in messages] == ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"]
+    assert capsys.readouterr().out == ""  # verbose=False prints nothing
 
 
 # -- input shapes and errors ----------------------------------------------------
