@@ -19,6 +19,7 @@ Without it, references to scikit-learn and numpy names render as plain code.
 """
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "sphinxext"))
@@ -89,9 +90,15 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
     documented in scikit-learn's reference, and their docstrings cross-refer
     to labels of scikit-learn's docs that do not exist here. Fitted
     attributes (names ending in "_") are in the Attributes sections.
+
+    The aeon and sktime estimators' fit, predict ... are their library's base
+    classes': a page documents them by naming them in ``:members:``.
     """
     if what != "class":
         return None
+    members = getattr(options, "members", None)
+    if isinstance(members, list) and name in members:
+        return False
     function = getattr(obj, "fget", obj)  # a property documents its getter
     module = getattr(function, "__module__", None) or ""
     if not module.startswith("sklstm") or name.endswith("_"):
@@ -99,5 +106,25 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
     return None
 
 
+# A cross-reference to another library's glossary or labels, :term:`mtype` or
+# :ref:`tag reference <panel_tags>`: its text.
+_FOREIGN_REFERENCE = re.compile(r":(?:term|ref|doc):`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
+
+
+def _plain_foreign_references(app, what, name, obj, options, lines):
+    """Render the cross-references of aeon's and sktime's docstrings as text.
+
+    They point into their library's documentation, which is not part of this
+    build, and would be broken references (errors, with -W).
+    """
+    module = getattr(obj, "__module__", None) or ""
+    if module.split(".")[0] not in ("aeon", "sktime"):
+        return
+    text = _FOREIGN_REFERENCE.sub(lambda m: m.group(1) or m.group(2), "\n".join(lines))
+    lines[:] = text.split("\n")
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_foreign_members)
+    # Before numpydoc's (priority 500) parses the docstrings.
+    app.connect("autodoc-process-docstring", _plain_foreign_references, priority=400)
