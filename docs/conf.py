@@ -19,6 +19,7 @@ Without it, references to scikit-learn and numpy names render as plain code.
 """
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "sphinxext"))
@@ -81,6 +82,10 @@ sphinx_gallery_conf = {
 }
 
 
+# The methods of aeon's and sktime's estimator API that fit, predict and score.
+_LIBRARY_METHODS = {"fit", "predict", "predict_proba", "score", "update"}
+
+
 def _skip_foreign_members(app, what, name, obj, skip, options):
     """Skip the class members that sklstm does not define.
 
@@ -89,15 +94,49 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
     documented in scikit-learn's reference, and their docstrings cross-refer
     to labels of scikit-learn's docs that do not exist here. Fitted
     attributes (names ending in "_") are in the Attributes sections.
+
+    The aeon and sktime estimators' methods are their library's base
+    classes': of those, the ones that fit, predict and score are documented
+    (_LIBRARY_METHODS; a page's ``:exclude-members:`` leaves out the ones its
+    estimator lacks), the rest of the API is in their libraries' references.
     """
     if what != "class":
         return None
     function = getattr(obj, "fget", obj)  # a property documents its getter
     module = getattr(function, "__module__", None) or ""
+    if module.split(".")[0] in ("aeon", "sktime") and name in _LIBRARY_METHODS:
+        return None
     if not module.startswith("sklstm") or name.endswith("_"):
         return True
     return None
 
 
+# A cross-reference to another library's glossary or labels, :term:`mtype` or
+# :ref:`tag reference <panel_tags>`: its text.
+_FOREIGN_REFERENCE = re.compile(r":(?:term|ref|doc):`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
+# A name with a trailing underscore outside ``literals``, self.classes_, which
+# reST reads as a hyperlink reference.
+_LITERAL = re.compile(r"(``.*?``)")
+_TRAILING_UNDERSCORE = re.compile(r"\b(\w+)_(?!\w)")
+
+
+def _plain_foreign_references(app, what, name, obj, options, lines):
+    """Render the cross-references of aeon's and sktime's docstrings as text.
+
+    They point into their library's documentation, which is not part of this
+    build, and would be broken references (errors, with -W); so would a
+    fitted attribute's name, ``classes_``, written without backquotes.
+    """
+    module = getattr(obj, "__module__", None) or ""
+    if module.split(".")[0] not in ("aeon", "sktime"):
+        return
+    text = _FOREIGN_REFERENCE.sub(lambda m: m.group(1) or m.group(2), "\n".join(lines))
+    text = "".join(part if part.startswith("``") else _TRAILING_UNDERSCORE.sub(r"\1\\_", part)
+                   for part in _LITERAL.split(text))
+    lines[:] = text.split("\n")
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_foreign_members)
+    # Before numpydoc's (priority 500) parses the docstrings.
+    app.connect("autodoc-process-docstring", _plain_foreign_references, priority=400)

@@ -102,6 +102,8 @@ def parameters_doc(doc, exclude=("return_sequences",), defaults=None):
     Returns
     -------
     doc : str
+        The entries, the first one without its indentation: it goes after
+        the indentation of the docstring's line that holds it.
     """
     defaults = defaults or {}
     entries = re.split(r"\n(?=    \S)", doc.strip("\n"))
@@ -113,4 +115,4 @@ def parameters_doc(doc, exclude=("return_sequences",), defaults=None):
         if name in defaults:
             entry = re.sub(r"default=[^\n]*", f"default={defaults[name]}", entry, count=1)
         kept.append(entry.rstrip())
-    return "\n\n".join(kept)
+    return "\n\n".join(kept).lstrip()

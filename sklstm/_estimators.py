@@ -271,14 +271,14 @@ _CLASS_WEIGHT_DOC = """
 _LOSS_DOC = """
     loss : {"squared_error", "absolute_error", "huber", "quantile"}, \
             default="squared_error"
-        The training loss of the error e = prediction - target, averaged
-        over the outputs, scikit-learn's names: "squared_error", e^2 / 2
-        (MLPRegressor's, half Keras' "mse"); "absolute_error", |e| (Keras'
-        "mae", PyTorch's L1Loss), for the conditional median; "huber", e^2 / 2
-        within ``huber_delta`` and linear beyond (PyTorch's HuberLoss),
-        robust to outliers; "quantile", the pinball loss of ``quantile``, for
-        a conditional quantile. Continuing a fit (``warm_start``,
-        ``partial_fit``) trains on the loss set then.
+        The training loss of the error ``e = prediction - target``, averaged
+        over the outputs, scikit-learn's names: "squared_error", ``e^2 / 2``
+        (MLPRegressor's, half Keras' "mse"); "absolute_error", ``|e|``
+        (Keras' "mae", PyTorch's L1Loss), for the conditional median;
+        "huber", ``e^2 / 2`` within ``huber_delta`` and linear beyond
+        (PyTorch's HuberLoss), robust to outliers; "quantile", the pinball
+        loss of ``quantile``, for a conditional quantile. Continuing a fit
+        (``warm_start``, ``partial_fit``) trains on the loss set then.
 
     quantile : float, default=None
         The quantile that ``loss="quantile"`` estimates, strictly between 0

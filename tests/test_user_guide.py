@@ -12,7 +12,8 @@ PAGES = sorted(USER_GUIDE.glob("*.rst"))
 
 def test_the_user_guide_is_there():
     assert {page.stem for page in PAGES} >= {"model", "input", "training", "scaling",
-                                             "forecasting", "threads", "persistence"}
+                                             "forecasting", "threads", "persistence", "onnx",
+                                             "time_series_libraries"}
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.stem)
