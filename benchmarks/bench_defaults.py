@@ -443,7 +443,9 @@ def bench_task(task, seeds):
         "candidates": candidates, "emulation_ok": bool(emulation_ok),
         "warm_start_is_one_fit": (bool(check_warm_start_is_one_fit(task, data))
                                   if task.emulated else None),
-        "loss_curves_lr": {str(lr): [curve for _, curve in by_lr[lr]]
+        # Four significant digits keep the JSON small.
+        "loss_curves_lr": {str(lr): [[float(f"{v:.4g}") for v in curve]
+                                     for _, curve in by_lr[lr]]
                            for lr in learning_rates},
         "seconds": time.perf_counter() - start,
     }
