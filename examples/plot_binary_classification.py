@@ -38,6 +38,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from sklstm import LSTMClassifier
+from sklstm.inspection import TrainingCurveDisplay
 
 rng = np.random.RandomState(0)
 SYMBOLS = np.array(list("abcdXY"))
@@ -86,17 +87,13 @@ print(f"predict_proba: shape {model.predict_proba(X_test).shape}, "
 # %%
 # The loss curve
 # --------------
-epochs = np.arange(1, model.n_iter_ + 1)
-fig, (loss, accuracy) = plt.subplots(1, 2, figsize=(9, 3.5), layout="constrained")
-loss.plot(epochs, model.loss_curve_, label="training")
-loss.plot(epochs, model.validation_loss_curve_, label="validation")
-loss.axhline(np.log(2), color="k", ls=":", lw=1)
-loss.text(epochs[-1], np.log(2) - 0.02, "log 2: guessing", ha="right", va="top")
-loss.set(xlabel="epoch", ylabel="log-loss", title="loss_curve_")
-loss.legend(loc="center right")
-accuracy.plot(epochs, model.validation_scores_, color="C1")
-accuracy.set(xlabel="epoch", ylabel="accuracy", ylim=(0.4, 1.02),
-             title="validation_scores_")
+# :class:`~sklstm.inspection.TrainingCurveDisplay` draws ``loss_curve_`` and
+# ``validation_loss_curve_`` (left axis) and ``validation_scores_``, the
+# validation accuracy (right axis), against the epochs.
+display = TrainingCurveDisplay.from_estimator(model)
+display.ax_.axhline(np.log(2), color="k", ls=":", lw=1)
+display.ax_.text(1, np.log(2) + 0.01, "log 2: guessing", va="bottom")
+display.score_ax_.set_ylim(0.4, 1.02)
 plt.show()
 
 # %%

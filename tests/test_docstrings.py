@@ -8,8 +8,10 @@ import pytest
 
 @pytest.mark.parametrize("module_name", [
     "sklstm._estimators", "sklstm._config", "sklstm.interop", "sklstm.preprocessing",
-    "sklstm._forecast", "sklstm.callbacks"])
+    "sklstm._forecast", "sklstm.callbacks", "sklstm.inspection"])
 def test_docstring_examples(module_name):
+    if module_name == "sklstm.inspection":
+        pytest.importorskip("matplotlib").use("Agg")
     module = importlib.import_module(module_name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0, f"{module_name} has no examples"

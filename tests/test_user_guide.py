@@ -20,6 +20,8 @@ def test_the_user_guide_is_there():
 def test_user_guide_examples(page):
     if "import skops" in page.read_text():
         pytest.importorskip("skops")
+    if "import matplotlib" in page.read_text():
+        pytest.importorskip("matplotlib").use("Agg")  # headless
     result = doctest.testfile(str(page), module_relative=False,
                               optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
