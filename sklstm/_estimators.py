@@ -218,7 +218,8 @@ _PARAMS_DOC = """
     verbose : bool or int, default=False
         Print a line per epoch, as Keras' ``verbose=1``: "Epoch i/N", the
         loss, the validation score and loss when there is a validation set,
-        the epoch's time and an estimate of the time left. The lines also go
+        the epoch's time and an estimate of the time left; 2 or more also
+        draws a progress bar within each epoch (the weights are the same). The lines also go
         to the "sklstm" logger at INFO level, whatever ``verbose``
         (``logging.getLogger("sklstm").setLevel(logging.INFO)`` with a
         handler shows them).
@@ -391,6 +392,8 @@ def _zero_output_loss(loss_kind, loss_param, Y, weights):
 
 
 _LOGGER = logging.getLogger("sklstm")
+# Parts of an epoch between two updates of verbose=2's progress bar.
+_PROGRESS_PARTS = 20
 
 
 def _check_callbacks(callbacks):
@@ -864,10 +867,34 @@ class BaseLSTM(ClassNamePrefixFeaturesOutMixin, SequenceTransformerMixin, BaseEs
         n_samples = data.n_samples
         order = self._epoch_order(data, batch_size)
         seed = int(self._random_state.randint(0, np.iinfo(np.int64).max, dtype=np.int64))
-        loss, first_loss = self._network.train_epoch(
-            self._params, data, Y, weights, order, batch_size, self._optimizer,
-            alpha=self.alpha, clip_norm=self.clip_norm or 0.0, dropout=self.dropout,
-            recurrent_dropout=self.recurrent_dropout, seed=seed, n_jobs=self.n_jobs)
+        # verbose >= 2 shows a progress bar within the epoch: the engine runs
+        # the epoch's minibatches in a few parts, in the same order, with the
+        # same dropout masks (drawn per sample and seed) and optimizer steps,
+        # hence the same weights; otherwise the whole epoch is one call.
+        parts = _PROGRESS_PARTS if self.verbose >= 2 else 1
+        n_batches = -(-n_samples // batch_size)
+        bounds = [min(n_samples, batch_size * (n_batches * i // parts))
+                  for i in range(parts + 1)]
+        total, first_loss = 0.0, None
+        for i, (begin, end) in enumerate(zip(bounds, bounds[1:])):
+            if end == begin:
+                continue
+            loss, first = self._network.train_epoch(
+                self._params, data, Y, weights, order[begin:end], batch_size,
+                self._optimizer, alpha=self.alpha, clip_norm=self.clip_norm or 0.0,
+                dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
+                seed=seed, n_jobs=self.n_jobs)
+            total += loss * (end - begin)
+            first_loss = first if first_loss is None else first_loss
+            if parts > 1:
+                done = (i + 1) / parts
+                bar = "=" * int(30 * done)
+                print(f"\rEpoch {self.n_iter_ + 1 - self._call_start_epoch}: "
+                      f"[{bar:<30}] {100 * done:3.0f} % {time.perf_counter() - start:.1f} s",
+                      end="", flush=True)
+        if parts > 1:
+            print("\r", end="")
+        loss = total / n_samples
         self.n_iter_ += 1
         self.t_ += n_samples
         self.loss_ = loss

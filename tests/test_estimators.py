@@ -354,6 +354,20 @@ def test_verbose_prints_one_line_per_epoch(small_data, capsys):
     assert lines[0].startswith("Epoch 1/3 - loss ")
 
 
+def test_verbose_2_draws_a_progress_bar_and_trains_the_same(small_data, capsys):
+    X, y = small_data
+    params = dict(hidden_layer_sizes=4, max_iter=3, tol=None, batch_size=4, dropout=0.2,
+                  recurrent_dropout=0.2, random_state=0)
+    quiet = quiet_fit(LSTMRegressor(**params), X, y)
+    capsys.readouterr()
+    loud = quiet_fit(LSTMRegressor(verbose=2, **params), X, y)
+    out = capsys.readouterr().out
+    assert "[" + "=" * 30 + "] 100 %" in out and out.count("Epoch 1/3 - loss") == 1
+    # The epoch runs in parts, with the same minibatches, masks and steps.
+    np.testing.assert_array_equal(loud._params, quiet._params)
+    assert loud.loss_curve_ == pytest.approx(quiet.loss_curve_, rel=1e-12)
+
+
 def test_epoch_lines_go_to_the_sklstm_logger(small_data, caplog, capsys):
     X, y = small_data
     with caplog.at_level(logging.INFO, logger="sklstm"):
